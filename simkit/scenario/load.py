@@ -71,6 +71,9 @@ _DISTRIBUTION_KINDS = ("beta", "lognormal", "pert", "triangular", "normal", "uni
 
 
 def _number_text(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**20:
+        digits = str(abs(value))
+        return f"{'-' if value < 0 else ''}{digits[:6]}... (a number with {len(digits)} digits)"
     if isinstance(value, str):
         return repr(value) if len(value) < 60 else repr(value[:57] + "...")
     if isinstance(value, Mapping):
@@ -80,8 +83,16 @@ def _number_text(value: Any) -> str:
     return repr(value)
 
 
+def _to_float(value: int | float) -> float:
+    """``float(value)``, with integers too large for a float becoming +-inf (not OverflowError)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
 def _suggest(word: str, options) -> str:
-    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
@@ -150,7 +161,8 @@ class _Reader:
             self.error(path, f"got {node!r}; expected a whole number from {low:,} to {high:,}")
             return default
         if not low <= node <= high:
-            self.error(path, f"got {int(node):,}; expected a whole number from {low:,} to {high:,}")
+            shown = f"{int(node):,}" if abs(node) < 10**20 else _number_text(int(node))
+            self.error(path, f"got {shown}; expected a whole number from {low:,} to {high:,}")
             return default
         return int(node)
 
@@ -160,22 +172,24 @@ class _Reader:
         if isinstance(node, bool) or not isinstance(node, int | float):
             self.error(path, f"got {_number_text(node)}; expected {expected}")
             return None
-        value = float(node)
-        if not math.isfinite(value):
+        value = _to_float(node)
+        if isinstance(node, float) and not math.isfinite(value):
             self.error(path, f"got {node!r}; expected {expected} (NaN and infinity are not allowed)")
             return None
         if value < low or (open_low and value == low) or value > high:
-            self.error(path, f"got {node!r}; expected {expected}{_range_hint(domain)}")
+            self.error(path, f"got {_number_text(node)}; expected {expected}{_range_hint(domain)}")
             return None
         return value
 
     def raw_number(self, node: Any, path: str, what: str, positive=False) -> float | None:
         """A finite number without a domain (distribution parameters)."""
-        if isinstance(node, bool) or not isinstance(node, int | float) or not math.isfinite(float(node)):
+        if isinstance(node, bool) or not isinstance(node, int | float) or (
+            isinstance(node, float) and not math.isfinite(node)
+        ):
             self.error(path, f"got {_number_text(node)}; expected {what}")
             return None
-        if abs(float(node)) > _HUGE_MONEY:
-            self.error(path, f"got {node!r}; expected {what} (this is implausibly large)")
+        if abs(_to_float(node)) > _HUGE_MONEY:
+            self.error(path, f"got {_number_text(node)}; expected {what} (this is implausibly large)")
             return None
         if positive and node <= 0:
             self.error(path, f"got {node!r}; expected {what} above 0")
@@ -371,8 +385,11 @@ class _Reader:
                 self.error(path, f"got [{low:g}, {high:g}]; a range on a rate needs 0 < low < high < 1")
                 return None
             return LogitNormal.from_quantiles(low, high, _Z90, source=source)
-        if dlow >= 0 and low > 0:
+        if dlow >= 0 and low > 0 and dhigh >= _HUGE_COUNT:
             return LogNormal.from_quantiles(low, high, _Z90, source=source)
+        # Anything else (a growth rate, a number of months, a multiplier, or a range that
+        # starts at 0) is a normal with the same 5% / 95% points, truncated to the field's
+        # valid range: a lognormal has no upper limit, which months and multipliers have.
         mean, sd = 0.5 * (low + high), (high - low) / (2 * _Z90)
         return Normal(mean, sd, dlow, dhigh, source=source)
 
@@ -403,7 +420,7 @@ def _range_hint(domain: str) -> str:
 
 
 def _is_identifier(name: str) -> bool:
-    return bool(name) and name[0].isalpha() and all(c.isalnum() or c == "_" for c in name) and name.isascii()
+    return isinstance(name, str) and bool(name) and name[0].isalpha() and all(c.isalnum() or c == "_" for c in name) and name.isascii()
 
 
 # -- sections ------------------------------------------------------------------------------
@@ -524,6 +541,7 @@ def from_dict(data: Mapping[str, Any], *, file: str | None = None, name: str | N
         motions=motions, touch_models=touch_models, allocation=allocation, stages=stages,
         correlations=correlations, stresses=stresses, source_file=file,
         content_hash=content_hash(data),
+        source_json=json.dumps(data, sort_keys=True, default=str),
     )
 
 
@@ -821,8 +839,11 @@ def load(path: str | os.PathLike) -> Scenario:
         raise ScenarioError([Problem("", "no such file")], file=file) from None
     except OSError as exc:
         raise ScenarioError([Problem("", f"cannot be read ({exc.strerror or exc})")], file=file) from None
+    except ValueError:  # e.g. a NUL character in the path
+        raise ScenarioError([Problem("", "is not a usable file name")], file=file) from None
     try:
-        text = raw.decode("utf-8")
+        # A byte-order mark (Windows editors add one) is not TOML but means no harm: drop it.
+        text = raw.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
         raise ScenarioError([Problem("", f"is not a text file (byte {exc.start} is not UTF-8); "
                                          "expected a TOML scenario")], file=file) from None
@@ -835,6 +856,10 @@ def load(path: str | os.PathLike) -> Scenario:
         raise ScenarioError([Problem("", f"is not valid TOML: {exc}")], file=file) from None
     except RecursionError:
         raise ScenarioError([Problem("", "is not valid TOML: nested too deeply")], file=file) from None
+    except ValueError:
+        # tomllib refuses integers of more than 4,300 digits with a plain ValueError.
+        raise ScenarioError([Problem("", "is not valid TOML: a number has too many digits")],
+                            file=file) from None
     try:
         return from_dict(data, file=file, name=path.stem)
     except RecursionError:

@@ -219,6 +219,8 @@ class Scenario:
     stresses: Mapping[str, Stress] = field(default_factory=dict)
     source_file: str | None = field(default=None, compare=False)
     content_hash: str = field(default="", compare=False)
+    #: The file's tables as JSON, so saved results can rebuild the scenario they came from.
+    source_json: str = field(default="", compare=False, repr=False)
 
     def __post_init__(self):
         for name in ("segments", "motions", "touch_models", "stages", "stresses"):
@@ -241,7 +243,8 @@ class Scenario:
         result = self
         for path, change in changes.items():
             result = _replace(result, path.split("."), change, path)
-        return result
+        # The source tables no longer describe the changed scenario.
+        return dataclasses.replace(result, source_json="") if changes else result
 
     @property
     def segment_names(self) -> tuple[str, ...]:
