@@ -1255,10 +1255,14 @@ def _table(row_labels: Sequence[str], column_names: Sequence[str],
            cells: Sequence[Sequence[str]]) -> str:
     label_width = max(len(label) for label in row_labels)
     widths = [max(len(name), *(len(row[i]) for row in cells)) for i, name in enumerate(column_names)]
+
     def line(label, values):
-        return "  ".join([label.ljust(label_width), *(v.rjust(w) for v, w in zip(values, widths))]).rstrip()
-    rule = "-" * (label_width + sum(w + 2 for w in widths))
-    return "\n".join([line("", column_names), rule, *(line(l, r) for l, r in zip(row_labels, cells))])
+        padded = (value.rjust(width) for value, width in zip(values, widths))
+        return "  ".join([label.ljust(label_width), *padded]).rstrip()
+
+    rule = "-" * (label_width + sum(width + 2 for width in widths))
+    body = (line(label, row) for label, row in zip(row_labels, cells))
+    return "\n".join([line("", column_names), rule, *body])
 
 
 def format_economics(rows: Sequence[SegmentEconomics], currency: str = "USD") -> str:

@@ -1,0 +1,208 @@
+"""The ``simkit run`` job: simulate, save, summarize, print and render the board pack.
+
+This is the layer that knows about files and terminals; everything it calls below returns
+Datasets. Every file is written to a temporary name and renamed into place, so a run that
+is killed never leaves a file that looks finished but is not.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+from .errors import SimkitError
+
+__all__ = ["run_scenario", "render_report", "write_results", "summary_rows", "format_segment_table",
+           "atomic_write", "default_output_folder"]
+
+
+def default_output_folder(scenario_name: str) -> Path:
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", scenario_name).strip("._") or "scenario"
+    return Path("reports") / slug
+
+
+def _prepare_folder(out: Path) -> Path:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SimkitError(f"cannot create the output folder {out}: {exc.strerror or exc}") from None
+    if not os.access(out, os.W_OK):
+        raise SimkitError(f"the output folder {out} is not writable")
+    return out
+
+
+def atomic_write(path: Path, write) -> Path:
+    """Call ``write(temporary_path)`` then rename the result to ``path``."""
+    path = Path(path)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    try:
+        write(Path(temporary))
+        # mkstemp creates the file 0600; results are for sharing, so honour the umask.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
+        os.replace(temporary, path)
+    except OSError as exc:
+        Path(temporary).unlink(missing_ok=True)
+        raise SimkitError(f"cannot write {path}: {exc.strerror or exc}") from None
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_results(ds, path: Path) -> Path:
+    """Save results as netCDF-4 (h5netcdf), atomically."""
+    return atomic_write(path, lambda tmp: ds.to_netcdf(tmp, engine="h5netcdf"))
+
+
+def summary_rows(ds, bands, probabilities):
+    """Tidy rows: scenario, segment, metric, quantile, threshold, value."""
+    from .summarize import KEY_METRICS
+
+    name = ds.attrs.get("scenario_name", "")
+    rows = []
+    for segment in bands["segment"].values:
+        for metric in KEY_METRICS:
+            for q in bands["quantile"].values:
+                value = float(bands[metric].sel(segment=segment, quantile=q))
+                rows.append((name, str(segment), metric, f"{q:g}", "", value))
+        for threshold in probabilities["threshold"].values:
+            p = float(probabilities["probability"].sel(segment=segment, threshold=threshold))
+            if not math.isnan(p):
+                rows.append((name, str(segment), "probability", "", str(threshold), p))
+                se = float(probabilities["std_error"].sel(segment=segment, threshold=threshold))
+                rows.append((name, str(segment), "probability_std_error", "", str(threshold), se))
+    for q in bands["quantile"].values:
+        rows.append((name, "company", "total_arr_final", f"{q:g}", "",
+                     float(bands["total_arr"].isel(month=-1).sel(quantile=q))) if "total_arr" in bands else None)
+        rows.append((name, "company", "cash_final", f"{q:g}", "",
+                     float(bands["cash"].isel(month=-1).sel(quantile=q))) if "cash" in bands else None)
+    return [r for r in rows if r is not None]
+
+
+def _write_summary_csv(rows, path: Path) -> Path:
+    def write(tmp: Path):
+        with open(tmp, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["scenario", "segment", "metric", "quantile", "threshold", "value"])
+            for row in rows:
+                writer.writerow([*row[:5], repr(row[5]) if isinstance(row[5], float) else row[5]])
+
+    return atomic_write(path, write)
+
+
+_THRESHOLD_LABELS = {
+    "ltv_cac_min": "LTV:CAC>={v:g}",
+    "payback_months_max": "payback<={v:g}mo",
+    "cac_max": "CAC<={money}",
+    "annual_churn_max": "churn<={pct}",
+    "annual_expansion_min": "expansion>={pct}",
+    "nrr_min": "NRR>={pct}",
+    "grr_min": "GRR>={pct}",
+    "cs_cost_share_max": "CS cost<={pct} of rev",
+    "cs_cost_per_account_max": "CS cost<={money}/acct",
+    "all": "all thresholds",
+}
+
+
+def threshold_label(key: str, value: float, currency: str = "USD") -> str:
+    """Short human label of a threshold, e.g. ``LTV:CAC>=3``."""
+    from .economics import format_money
+
+    template = _THRESHOLD_LABELS.get(key, key)
+    if math.isnan(value):
+        return template if "{" not in template else key
+    return template.format(v=value, money=format_money(value, currency), pct=f"{value:.0%}")
+
+
+def format_segment_table(bands, probabilities, currency: str = "USD") -> str:
+    """The terminal summary: one block per segment, numbers a CFO reads aloud."""
+    from .economics import format_money
+
+    out = io.StringIO()
+    for segment in bands["segment"].values:
+        b = bands.sel(segment=segment)
+        ltv_cac = [float(b["ltv_cac"].sel(quantile=q)) for q in (0.05, 0.5, 0.95)]
+        payback = float(b["payback_months"].sel(quantile=0.5))
+        cac = float(b["cac"].sel(quantile=0.5))
+        out.write(f"\n{segment}\n")
+        out.write(f"  LTV:CAC        p5 {ltv_cac[0]:6.2f}   p50 {ltv_cac[1]:6.2f}   p95 {ltv_cac[2]:6.2f}\n")
+        payback_text = "not within the LTV window" if math.isinf(payback) or math.isnan(payback) else f"{payback:.0f} months"
+        out.write(f"  CAC payback    p50 {payback_text}\n")
+        out.write(f"  CAC            p50 {format_money(cac, currency)}\n")
+        p = probabilities.sel(segment=segment)
+        for threshold in p["threshold"].values:
+            prob = float(p["probability"].sel(threshold=threshold))
+            if math.isnan(prob):
+                continue
+            se = float(p["std_error"].sel(threshold=threshold))
+            label = threshold_label(str(threshold), float(p["threshold_value"].sel(threshold=threshold)), currency)
+            out.write(f"  P({label}){'':<{max(1, 26 - len(label))}}{prob:5.2f} +/- {se:.3f}\n")
+    return out.getvalue()
+
+
+class _ProgressBar:
+    """A one-line progress bar on stderr (only shown on a terminal)."""
+
+    def __init__(self, label: str):
+        self.label = label
+
+    def __call__(self, done: int, total: int) -> None:
+        width = 30
+        filled = int(width * done / total)
+        sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} draws")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def run_scenario(path, *, draws=None, seed=None, workers=1, out=None, pack=True, progress=False) -> int:
+    """Load, simulate, save ``results.nc`` and ``summary.csv``, print, render the pack."""
+    from .scenario.load import load
+    from .simulate import simulate
+    from .summarize import bands as compute_bands
+    from .summarize import threshold_probabilities
+
+    scenario = load(path)
+    folder = _prepare_folder(Path(out) if out else default_output_folder(scenario.name))
+    ds = simulate(scenario, draws=draws, seed=seed, workers=workers,
+                  progress=_ProgressBar(scenario.name) if progress else None)
+    results_path = write_results(ds, folder / "results.nc")
+    band = compute_bands(ds)
+    probabilities = threshold_probabilities(ds)
+    _write_summary_csv(summary_rows(ds, band, probabilities), folder / "summary.csv")
+
+    print(f"{scenario.name}: {ds.attrs['draws']:,} simulated futures over {scenario.horizon_months} months "
+          f"(seed {ds.attrs['seed_entropy']})")
+    print(format_segment_table(band, probabilities, scenario.currency))
+    written = [results_path, folder / "summary.csv"]
+    if pack:
+        from .report import write_board_pack
+
+        files = write_board_pack(ds, folder, bands=band, probabilities=probabilities)
+        written += [p for paths in files.values() for p in paths]
+    print(f"wrote {len(written)} files to {folder}/ (results.nc, summary.csv"
+          f"{', board_pack.pdf, report.html, charts/' if pack else ''})")
+    return 0
+
+
+def render_report(results_path, *, out=None) -> int:
+    """Re-render the board pack from saved results, without simulating again."""
+    results_path = Path(results_path)
+    if not results_path.is_file():
+        raise SimkitError(f"{results_path}: no such results file (expected results.nc from 'simkit run')")
+    from .report import render_board_pack
+
+    folder = _prepare_folder(Path(out) if out else results_path.parent)
+    files = render_board_pack(results_path, folder)
+    count = sum(len(v) for v in files.values())
+    print(f"wrote {count} files to {folder}/")
+    return 0
