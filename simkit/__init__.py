@@ -25,17 +25,27 @@ __all__ = [
     "threshold_probabilities",
     "variance_split",
     "economics",
+    "stress",
+    "reverse_stress",
+    "frontier",
+    "compare",
+    "sensitivity",
 ]
 
 _LAZY = {
     "load": ("simkit.scenario.load", "load"),
     "ScenarioError": ("simkit.errors", "ScenarioError"),
     "SimkitError": ("simkit.errors", "SimkitError"),
-    "simulate": ("simkit.simulate", "simulate"),
+    "simulate": ("simkit.simulation", "simulate"),
     "bands": ("simkit.summarize", "bands"),
     "threshold_probabilities": ("simkit.summarize", "threshold_probabilities"),
     "variance_split": ("simkit.summarize", "variance_split"),
     "economics": ("simkit.economics", None),
+    "stress": ("simkit.analysis.stress", "stress"),
+    "reverse_stress": ("simkit.analysis.stress", "reverse_stress"),
+    "frontier": ("simkit.analysis.stress", "frontier"),
+    "compare": ("simkit.analysis.compare", "compare"),
+    "sensitivity": ("simkit.analysis.sensitivity", "sensitivity"),
 }
 
 

@@ -172,6 +172,8 @@ def run_block(plan: Plan, values: dict[str, np.ndarray], rng: np.random.Generato
     revenue_total = np.zeros((size, n_seg))
     cs_total = np.zeros((size, n_seg))
     runway = np.full(size, np.inf)
+    cash_low = cash.copy()
+    final_revenue = np.zeros((size, n_seg))
 
     paths = {}
     if keep_paths:
@@ -227,6 +229,8 @@ def run_block(plan: Plan, values: dict[str, np.ndarray], rng: np.random.Generato
 
         cash = cash + (margin * revenue).sum(axis=1) - acquisition.sum(axis=1) - cs_cost.sum(axis=1) - fixed_opex
         runway = np.where(np.isinf(runway) & (cash < 0), float(t), runway)
+        cash_low = np.minimum(cash_low, cash)
+        final_revenue = revenue
         total_arr = 12.0 * revenue.sum(axis=1)
         if keep_paths:
             paths["customers"][:, :, t] = after_churn
@@ -250,6 +254,10 @@ def run_block(plan: Plan, values: dict[str, np.ndarray], rng: np.random.Generato
     metrics = _metrics(plan, acv, margin, churn, expansion, account_cost_month, csm_cost_month,
                        accounts_per_csm, cac_spend, cac_won, exposure, churned_total, revenue_total, cs_total)
     metrics["runway_months"] = runway
+    metrics["cash_low"] = cash_low
+    metrics["cash_final"] = cash
+    metrics["arr_final"] = 12.0 * final_revenue
+    metrics["total_arr_final"] = 12.0 * final_revenue.sum(axis=1)
     metrics["stage_reached_month"] = stage_reached
     metrics.update(paths)
     return metrics

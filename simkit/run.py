@@ -167,7 +167,7 @@ class _ProgressBar:
 def run_scenario(path, *, draws=None, seed=None, workers=1, out=None, pack=True, progress=False) -> int:
     """Load, simulate, save ``results.nc`` and ``summary.csv``, print, render the pack."""
     from .scenario.load import load
-    from .simulate import simulate
+    from .simulation import simulate
     from .summarize import bands as compute_bands
     from .summarize import threshold_probabilities
 

@@ -10,7 +10,7 @@ import json
 
 import numpy as np
 
-__all__ = ["bands", "threshold_probabilities", "variance_split", "DEFAULT_QUANTILES", "KEY_METRICS"]
+__all__ = ["bands", "threshold_clearance", "threshold_probabilities", "variance_split", "DEFAULT_QUANTILES", "KEY_METRICS"]
 
 DEFAULT_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
@@ -87,6 +87,49 @@ def bands(ds, quantiles=DEFAULT_QUANTILES, *, dim: str = "draw", variables=None)
     return result
 
 
+def threshold_clearance(ds, *, dim: str = "draw"):
+    """Whether each draw clears each threshold: 1.0 yes, 0.0 no, NaN not checked.
+
+    Returns
+    -------
+    xarray.DataArray
+        Over (``segment``, ``threshold``, ``dim``); the last threshold, ``all``, is 1 when
+        the draw clears every threshold its segment has. Stress tests and plan comparisons
+        pair these draw by draw.
+    """
+    import xarray as xr
+
+    n = ds.sizes[dim]
+    keys = [str(k) for k in ds["threshold"].values]
+    segments = list(ds["segment"].values)
+    cleared = np.full((len(segments), len(keys) + 1, n), np.nan)
+    for i, segment in enumerate(segments):
+        clears_all = np.ones(n, dtype=bool)
+        any_threshold = False
+        for j, key in enumerate(keys):
+            value = float(ds["threshold_value"].sel(segment=segment, threshold=key))
+            if np.isnan(value):
+                continue
+            metric = str(ds["threshold_metric"].sel(threshold=key).values)
+            comparison = str(ds["threshold_comparison"].sel(threshold=key).values)
+            clears = _clears(ds[metric].sel(segment=segment).transpose(dim).values, comparison, value)
+            cleared[i, j] = clears
+            clears_all &= clears
+            any_threshold = True
+        if any_threshold:
+            cleared[i, -1] = clears_all
+    return xr.DataArray(
+        cleared, dims=("segment", "threshold", dim),
+        coords={
+            "segment": segments,
+            "threshold": keys + ["all"],
+            "threshold_metric": ("threshold", [str(v) for v in ds["threshold_metric"].values] + ["all"]),
+            "threshold_comparison": ("threshold", [str(v) for v in ds["threshold_comparison"].values] + ["all"]),
+        },
+        name="clears",
+    )
+
+
 def threshold_probabilities(ds, *, dim: str = "draw"):
     """Probability that each segment clears each of its health thresholds.
 
@@ -109,43 +152,18 @@ def threshold_probabilities(ds, *, dim: str = "draw"):
     import xarray as xr
 
     n = ds.sizes[dim]
-    keys = list(ds["threshold"].values)
-    segments = list(ds["segment"].values)
-    probability = np.full((len(segments), len(keys) + 1), np.nan)
-    joint_counts = []
-    for i, segment in enumerate(segments):
-        clears_all = np.ones(n, dtype=bool)
-        any_threshold = False
-        for j, key in enumerate(keys):
-            value = float(ds["threshold_value"].sel(segment=segment, threshold=key))
-            if np.isnan(value):
-                continue
-            metric = str(ds["threshold_metric"].sel(threshold=key).values)
-            comparison = str(ds["threshold_comparison"].sel(threshold=key).values)
-            clears = _clears(ds[metric].sel(segment=segment).transpose(dim).values, comparison, value)
-            probability[i, j] = clears.mean()
-            clears_all &= clears
-            any_threshold = True
-        if any_threshold:
-            probability[i, -1] = clears_all.mean()
-        joint_counts.append(clears_all)
+    cleared = threshold_clearance(ds, dim=dim)
+    probability = cleared.mean(dim, skipna=False)
     std_error = np.sqrt(probability * (1.0 - probability) / n)
-    threshold_coord = keys + ["all"]
-    values = np.concatenate([ds["threshold_value"].values, np.full((len(segments), 1), np.nan)], axis=1)
+    values = np.concatenate([ds["threshold_value"].values, np.full((ds.sizes["segment"], 1), np.nan)], axis=1)
     result = xr.Dataset(
         {
-            "probability": (("segment", "threshold"), probability,
-                            {"units": "probability", "description": "share of simulated futures that clear the threshold"}),
-            "std_error": (("segment", "threshold"), std_error,
-                          {"units": "probability", "description": "Monte Carlo standard error of the probability"}),
+            "probability": probability.assign_attrs(
+                units="probability", description="share of simulated futures that clear the threshold"),
+            "std_error": std_error.assign_attrs(
+                units="probability", description="Monte Carlo standard error of the probability"),
             "threshold_value": (("segment", "threshold"), values, ds["threshold_value"].attrs),
-        },
-        coords={
-            "segment": segments,
-            "threshold": threshold_coord,
-            "threshold_metric": ("threshold", [str(v) for v in ds["threshold_metric"].values] + ["all"]),
-            "threshold_comparison": ("threshold", [str(v) for v in ds["threshold_comparison"].values] + ["all"]),
-        },
+        }
     )
     result.attrs.update(ds.attrs)
     result.attrs["draws"] = n
@@ -199,7 +217,7 @@ def variance_split(source, *, metrics=("ltv_cac", "cac", "payback_months", "arr"
     from .sample import sample_inputs
     from .scenario.load import from_dict
     from .scenario.model import Scenario
-    from .simulate import seed_sequence
+    from .simulation import seed_sequence
 
     if isinstance(source, Scenario):
         scenario = source

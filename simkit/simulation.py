@@ -181,6 +181,10 @@ _METRIC_ATTRS = {
     "cash": ("USD", "cash at the end of the month"),
     "total_arr": ("USD per year", "company ARR: sum over segments"),
     "stage": ("stage index", "company stage in effect during the month (index into the stage_name coordinate)"),
+    "arr_final": ("USD per year", "segment ARR in the last month of the horizon"),
+    "total_arr_final": ("USD per year", "company ARR in the last month of the horizon"),
+    "cash_low": ("USD", "lowest cash over the horizon (starting cash included)"),
+    "cash_final": ("USD", "cash at the end of the horizon"),
     "runway_months": ("months", "first month that ends with negative cash; inf when cash never runs out"),
     "stage_reached_month": ("month", "month whose ARR first reached the stage (0 for the starting stage and "
                             "below); NaN when not reached within the horizon"),
@@ -208,6 +212,9 @@ def _assemble(scenario: Scenario, results: list[dict], root, draws: int, process
                  "cs_cost_share", "cs_cost_per_account", "customers_won"):
         data[name] = (("draw", "segment"), cat(name))
     data["runway_months"] = (("draw",), cat("runway_months"))
+    data["arr_final"] = (("draw", "segment"), cat("arr_final"))
+    for name in ("total_arr_final", "cash_low", "cash_final"):
+        data[name] = (("draw",), cat(name))
     data["stage_reached_month"] = (("draw", "stage_name"), cat("stage_reached_month"))
     if keep_paths:
         for name in _engine.SEGMENT_PATHS:
