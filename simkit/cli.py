@@ -45,6 +45,16 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a probability between 0 and 1, got {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a probability between 0 and 1, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="simkit",
@@ -62,6 +72,28 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="re-render the board pack from saved results.nc")
     report.add_argument("results", type=Path, help="results.nc written by 'simkit run'")
     report.add_argument("--out", type=Path, help="output folder (default: the folder of results.nc)")
+
+    stress = commands.add_parser("stress", help="standard shocks and the scenario's own stresses, with common "
+                                 "random numbers")
+    stress.add_argument("scenario", type=Path, help="scenario file (.toml)")
+    stress.add_argument("--suite", default="standard", help="built-in suite: 'standard' or 'none' (default standard)")
+    stress.add_argument("--target", type=_probability, default=0.5,
+                        help="flag thresholds whose probability falls below this (default 0.5)")
+    stress.add_argument("--reverse", action="append", default=[], metavar="SEGMENT:INPUT",
+                        help="reverse stress test: smallest scale of INPUT (dotted path, wildcards allowed) at "
+                        "which SEGMENT stops clearing --threshold with probability --target; repeatable")
+    stress.add_argument("--threshold", default="ltv_cac_min", help="threshold for --reverse (default ltv_cac_min)")
+    _add_run_options(stress)
+
+    compare = commands.add_parser("compare", help="compare plans on paired draws: P(B beats A)")
+    compare.add_argument("scenarios", nargs="+", type=Path, help="two or more scenario files; the first is the "
+                         "reference")
+    _add_run_options(compare)
+
+    batch = commands.add_parser("batch", help="every scenario of a folder: results, pack and an index page")
+    batch.add_argument("sources", nargs="+", type=Path, help="scenario files and/or folders of .toml files")
+    _add_run_options(batch)
+    batch.add_argument("--no-pack", action="store_true", help="results only, no charts")
 
     validate = commands.add_parser("validate", help="check scenario files; nothing is simulated")
     validate.add_argument("scenarios", nargs="+", type=Path, help="scenario files")
@@ -84,6 +116,9 @@ def main(argv: list[str] | None = None) -> int:
         "economics": _cmd_economics,
         "run": _cmd_run,
         "report": _cmd_report,
+        "stress": _cmd_stress,
+        "compare": _cmd_compare,
+        "batch": _cmd_batch,
     }[args.command]
     from .errors import SimkitError
 
@@ -143,6 +178,38 @@ def _cmd_report(args) -> int:
     from .run import render_report
 
     return render_report(args.results, out=args.out)
+
+
+def _cmd_stress(args) -> int:
+    from .run import run_stress
+
+    return run_stress(args.scenario, suite=None if args.suite == "none" else args.suite, target=args.target,
+                      reverse=args.reverse, threshold=args.threshold, draws=args.draws, seed=args.seed,
+                      workers=args.workers, out=args.out)
+
+
+def _cmd_compare(args) -> int:
+    from .run import run_compare
+
+    if len(args.scenarios) < 2:
+        print("simkit compare: give at least two scenario files (the first is the reference)", file=sys.stderr)
+        return EXIT_USAGE
+    return run_compare(args.scenarios, draws=args.draws, seed=args.seed, workers=args.workers, out=args.out)
+
+
+def _cmd_batch(args) -> int:
+    from .batch import _print_progress, run_batch
+
+    out = args.out or Path("reports")
+    result = run_batch(args.sources, out, draws=args.draws, seed=args.seed, workers=args.workers,
+                       pack=not args.no_pack, progress=_print_progress if _show_progress() else None,
+                       log=print)
+    done = sum(o.status == "done" for o in result.outcomes)
+    skipped = sum(o.status == "skipped" for o in result.outcomes)
+    print(f"{done} simulated, {skipped} up to date, {len(result.failed)} failed; index: {result.index}")
+    for outcome in result.failed:
+        print(f"failed: {outcome.file}: {outcome.reason.splitlines()[0] if outcome.reason else ''}", file=sys.stderr)
+    return EXIT_INVALID if result.failed else EXIT_OK
 
 
 def _show_progress() -> bool:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .errors import SimkitError
 
-__all__ = ["run_scenario", "render_report", "write_results", "summary_rows", "format_segment_table",
+__all__ = ["execute", "run_scenario", "render_report", "write_results", "summary_rows", "format_segment_table",
            "atomic_write", "default_output_folder"]
 
 
@@ -164,32 +164,43 @@ class _ProgressBar:
         sys.stderr.flush()
 
 
-def run_scenario(path, *, draws=None, seed=None, workers=1, out=None, pack=True, progress=False) -> int:
-    """Load, simulate, save ``results.nc`` and ``summary.csv``, print, render the pack."""
-    from .scenario.load import load
+def execute(scenario, folder: Path, *, draws=None, seed=None, workers=1, pack=True, progress=None) -> dict:
+    """Simulate one scenario into ``folder``: results.nc, summary.csv and the board pack.
+
+    Returns a dict with the results Dataset (``results``), its ``bands`` and
+    ``probabilities``, and the ``files`` written.
+    """
     from .simulation import simulate
     from .summarize import bands as compute_bands
     from .summarize import threshold_probabilities
 
-    scenario = load(path)
-    folder = _prepare_folder(Path(out) if out else default_output_folder(scenario.name))
-    ds = simulate(scenario, draws=draws, seed=seed, workers=workers,
-                  progress=_ProgressBar(scenario.name) if progress else None)
-    results_path = write_results(ds, folder / "results.nc")
+    folder = _prepare_folder(Path(folder))
+    ds = simulate(scenario, draws=draws, seed=seed, workers=workers, progress=progress)
+    written = [write_results(ds, folder / "results.nc")]
     band = compute_bands(ds)
     probabilities = threshold_probabilities(ds)
-    _write_summary_csv(summary_rows(ds, band, probabilities), folder / "summary.csv")
-
-    print(f"{scenario.name}: {ds.attrs['draws']:,} simulated futures over {scenario.horizon_months} months "
-          f"(seed {ds.attrs['seed_entropy']})")
-    print(format_segment_table(band, probabilities, scenario.currency))
-    written = [results_path, folder / "summary.csv"]
+    written.append(_write_summary_csv(summary_rows(ds, band, probabilities), folder / "summary.csv"))
     if pack:
         from .report import write_board_pack
 
         files = write_board_pack(ds, folder, bands=band, probabilities=probabilities)
         written += [p for paths in files.values() for p in paths]
-    print(f"wrote {len(written)} files to {folder}/ (results.nc, summary.csv"
+    return {"results": ds, "bands": band, "probabilities": probabilities, "files": written}
+
+
+def run_scenario(path, *, draws=None, seed=None, workers=1, out=None, pack=True, progress=False) -> int:
+    """Load, simulate, save ``results.nc`` and ``summary.csv``, print, render the pack."""
+    from .scenario.load import load
+
+    scenario = load(path)
+    folder = Path(out) if out else default_output_folder(scenario.name)
+    done = execute(scenario, folder, draws=draws, seed=seed, workers=workers, pack=pack,
+                   progress=_ProgressBar(scenario.name) if progress else None)
+    ds = done["results"]
+    print(f"{scenario.name}: {ds.attrs['draws']:,} simulated futures over {scenario.horizon_months} months "
+          f"(seed {ds.attrs['seed_entropy']})")
+    print(format_segment_table(done["bands"], done["probabilities"], scenario.currency))
+    print(f"wrote {len(done['files'])} files to {folder}/ (results.nc, summary.csv"
           f"{', board_pack.pdf, report.html, charts/' if pack else ''})")
     return 0
 
@@ -206,3 +217,124 @@ def render_report(results_path, *, out=None) -> int:
     count = sum(len(v) for v in files.values())
     print(f"wrote {count} files to {folder}/")
     return 0
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(x)) for x in column) for column in zip(header, *rows)]
+    line = lambda cells: "  ".join(  # noqa: E731
+        str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+    return "\n".join([line(header), "  ".join("-" * w for w in widths), *(line(r) for r in rows)])
+
+
+def format_stress_table(result, currency: str = "USD") -> str:
+    """Per segment: P(each threshold) under every stress, with the paired change."""
+    out = []
+    target = result.attrs.get("target_probability", 0.5)
+    for segment in result["segment"].values:
+        p = result["probability"].sel(segment=segment)
+        thresholds = [t for t in p["threshold"].values if not bool(p.sel(threshold=t).isnull().all())]
+        if not thresholds:
+            continue
+        labels = [threshold_label(str(t), float(result["threshold_value"].sel(segment=segment, threshold=t)), currency)
+                  for t in thresholds]
+        rows = []
+        for stress_name in result["stress"].values:
+            cells = [str(stress_name)]
+            for t in thresholds:
+                value = float(p.sel(stress=stress_name, threshold=t))
+                change = float(result["probability_change"].sel(segment=segment, stress=stress_name, threshold=t))
+                flag = "!" if value < target else " "
+                cells.append(f"{value:.2f}{flag}" if stress_name == "baseline" else f"{value:.2f}{flag} ({change:+.2f})")
+            rows.append(cells)
+        out.append(f"\n{segment}: P(clears threshold) under each stress (change vs baseline; ! = below {target:g})")
+        out.append(_table(["stress", *labels], rows))
+    return "\n".join(out)
+
+
+def run_stress(path, *, suite="standard", target=0.5, reverse=(), threshold="ltv_cac_min", draws=None, seed=None,
+               workers=1, out=None) -> int:
+    """``simkit stress``: the suite with common random numbers, reverse stress tests, files."""
+    from .analysis.stress import reverse_stress, stress
+    from .scenario.load import load
+
+    scenario = load(path)
+    for item in reverse:
+        if ":" not in item:
+            raise SimkitError(f"--reverse {item!r}: expected SEGMENT:INPUT, e.g. enterprise:segments.enterprise.annual_churn")
+        segment, _ = item.split(":", 1)
+        if segment not in scenario.segments:
+            raise SimkitError(f"--reverse {item!r}: no segment {segment!r} in {path}; segments: "
+                              f"{', '.join(scenario.segments)}")
+    folder = _prepare_folder(Path(out) if out else default_output_folder(scenario.name))
+    result = stress(scenario, suite=suite, draws=draws, seed=seed, workers=workers, target_probability=target)
+    write_results(result, folder / "stress.nc")
+    print(f"{scenario.name}: stress test on {result.attrs['draws']:,} paired draws (common random numbers)")
+    for name, description in zip(result["stress"].values, result["stress_description"].values):
+        print(f"  {name}: {description}")
+    print(format_stress_table(result, scenario.currency))
+    reverse_results = []
+    for item in reverse:
+        segment, input_path = item.split(":", 1)
+        try:
+            found = reverse_stress(scenario, input=input_path, segment=segment, threshold=threshold,
+                                   target_probability=target, draws=draws, seed=seed, workers=workers)
+        except (KeyError, ValueError) as exc:
+            raise SimkitError(f"--reverse {item!r}: {exc.args[0] if exc.args else exc}") from None
+        reverse_results.append(found)
+        shock = found["breaking_shock"]
+        if math.isnan(shock):
+            text = f"still clears it with P >= {target:g} at the furthest shock tried (x{found['bracket'][1]:g})"
+        elif shock == 1.0 and found["baseline_probability"] < target:
+            text = f"already below P = {target:g} without any shock (P = {found['baseline_probability']:.2f})"
+        else:
+            text = f"stops clearing it with P >= {target:g} once {input_path} is scaled by x{shock:.2f}"
+        print(f"\nreverse stress: {segment} / {threshold}: {text}")
+    _add_pages(folder, scenario, stress_result=result)
+    print(f"\nwrote {folder / 'stress.nc'}")
+    return 0
+
+
+def format_compare_table(result, currency: str = "USD") -> str:
+    from .economics import format_money
+
+    reference = result.attrs["reference_plan"]
+    out = [f"P(plan beats {reference}) on paired draws, and the median difference (plan - {reference})"]
+    rows = []
+    for plan in result["plan"].values[1:]:
+        for measure in result["company_measure"].values:
+            p = float(result["p_better_company"].sel(plan=plan, company_measure=measure))
+            diff = float(result["difference_company"].sel(plan=plan, company_measure=measure, quantile=0.5))
+            rows.append([str(plan), "company", str(measure), f"{p:.2f}", format_money(diff, currency)])
+        for segment in result["segment"].values:
+            for measure in result["segment_measure"].values:
+                p = float(result["p_better_segment"].sel(plan=plan, segment=segment, segment_measure=measure))
+                if math.isnan(p):
+                    continue
+                diff = float(result["difference_segment"].sel(plan=plan, segment=segment, segment_measure=measure,
+                                                              quantile=0.5))
+                shown = format_money(diff, currency) if measure in ("arr_final", "cac") else f"{diff:+.2f}"
+                rows.append([str(plan), str(segment), str(measure), f"{p:.2f}", shown])
+    out.append(_table(["plan", "segment", "measure", "P(better)", "median difference"], rows))
+    return "\n".join(out)
+
+
+def run_compare(paths, *, draws=None, seed=None, workers=1, out=None) -> int:
+    """``simkit compare``: paired comparison of plans, printed and saved."""
+    from .analysis.compare import compare
+    from .scenario.load import load
+
+    scenarios = [load(p) for p in paths]
+    folder = _prepare_folder(Path(out) if out else Path("reports") / (
+        "compare_" + "_vs_".join(default_output_folder(s.name).name for s in scenarios)))
+    result = compare(scenarios, draws=draws, seed=seed, workers=workers)
+    write_results(result, folder / "compare.nc")
+    print(f"{len(scenarios)} plans on {result.attrs['draws']:,} paired draws")
+    print(format_compare_table(result, scenarios[0].currency))
+    _add_pages(folder, scenarios[0], compare_result=result)
+    print(f"\nwrote {folder / 'compare.nc'}")
+    return 0
+
+
+def _add_pages(folder: Path, scenario, **analyses) -> None:
+    """Hook for the board pack's analysis pages (stress impact, comparison, tornado)."""
+    return None
