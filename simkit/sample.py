@@ -106,7 +106,9 @@ def sample_inputs(
             continue
         u = uniforms.get(path)
         if u is None:
-            # Shifted by half a step so u is never exactly 0 (ppf(0) may be -inf).
-            u = input_stream(seed_sequence, block, path).random(size) + 2.0**-54
+            # Shifted by half a step so u is never exactly 0 (ppf(0) may be -inf), and capped
+            # because the largest random(), 1 - 2**-53, plus 2**-54 rounds to exactly 1.0
+            # (ppf(1) = inf for a lognormal); no other value changes.
+            u = np.minimum(input_stream(seed_sequence, block, path).random(size) + 2.0**-54, 1.0 - 2.0**-53)
         values[path] = np.asarray(dist.ppf(u), dtype=float)
     return values

@@ -253,8 +253,11 @@ def variance_split(source, *, metrics=("ltv_cac", "cac", "payback_months", "arr"
             share, total = _split(y[finite], replicates)
             shares[i, j], totals[i, j] = share, total
             idx = np.flatnonzero(finite)
-            boot = [_split(y[idx[r % len(idx)]], replicates)[0] for r in resamples[:, : len(idx)]]
-            errors[i, j] = np.nanstd(boot, ddof=1)
+            # Resample the finite rows uniformly (r % len(idx) would favour the first ones).
+            picks = resamples if len(idx) == outer_draws else rng.integers(0, len(idx), size=(bootstrap, len(idx)))
+            boot = np.array([_split(y[idx[r]], replicates)[0] for r in picks])
+            usable = ~np.isnan(boot)  # NaN: a resample with no variance at all
+            errors[i, j] = np.std(boot[usable], ddof=1) if usable.sum() > 1 else np.nan
     return xr.Dataset(
         {
             "parameter_share": (("metric", "segment"), shares,

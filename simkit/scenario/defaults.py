@@ -35,7 +35,7 @@ DEFAULT_TOUCH_MODELS = MappingProxyType(
         "tech_touch": {
             "accounts_per_csm": 0,
             "csm_cost_per_year": 0,
-            "tooling_cost_per_account_per_year": 200,
+            "tooling_cost_per_account_per_year": 100,
             "uncovered_churn_multiplier": 1.0,
         },
     }

@@ -505,18 +505,25 @@ def from_dict(data: Mapping[str, Any], *, file: str | None = None, name: str | N
             segments[sname] = seg
 
     motions_raw = r.named_tables(top.get("motions"), "motions")
+    # Cross-references check against every name the file declares, even one whose own
+    # table is broken: that problem is already reported, and "no such segment" on top
+    # of it would send the analyst looking for a typo that is not there.
+    segment_names = _declared(top.get("segments"), segments_raw)
+    motion_names = _declared(top.get("motions"), motions_raw)
     motions: dict[str, Motion] = {}
     for mname, raw in motions_raw.items():
-        motion = _motion(r, mname, raw, segments_raw)
+        motion = _motion(r, mname, raw, segment_names)
         if motion is not None:
             motions[mname] = motion
 
-    allocation = _allocation(r, top.get("allocation"), "allocation", motions_raw, segments_raw, motions)
+    allocation = _allocation(r, top.get("allocation"), "allocation", motion_names, segment_names, motions)
 
     company_raw = r.table(top.get("company"), "company", _COMPANY_KEYS)
-    stages = _stages(r, top.get("stages"), motions_raw, segments_raw, motions)
+    stages = _stages(r, top.get("stages"), motion_names, segment_names, motions)
     stage = r.text(company_raw.get("stage"), "company.stage")
-    if stage is not None and stage not in stages:
+    if stage is not None and stage not in stages and not any(
+        q.path.startswith(f"stages.{stage}") for q in r.problems
+    ):
         r.error("company.stage", f"got {stage!r}; expected one of: {', '.join(stages)}{_suggest(stage, stages)}")
     company = Company(
         stage=stage,
@@ -541,8 +548,15 @@ def from_dict(data: Mapping[str, Any], *, file: str | None = None, name: str | N
         motions=motions, touch_models=touch_models, allocation=allocation, stages=stages,
         correlations=correlations, stresses=stresses, source_file=file,
         content_hash=content_hash(data),
-        source_json=json.dumps(data, sort_keys=True, default=str),
+        source_json=json.dumps(data, default=str),
     )
+
+
+def _declared(node: Any, valid: Mapping) -> dict:
+    """The names a section declares (valid or not), as a dict for ordered membership tests."""
+    if not isinstance(node, Mapping):
+        return dict(valid)
+    return {name: None for name in node if isinstance(name, str)}
 
 
 def _segment(r: _Reader, name: str, raw: Mapping, touch_models) -> Segment | None:
