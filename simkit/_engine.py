@@ -25,7 +25,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import economics
+from . import _kernel, economics
+
+# The kernel's rng argument must be a Generator even when no noise is drawn.
+_NO_NOISE = np.random.default_rng(0)
 
 # Variables kept per (draw, segment, month).
 SEGMENT_PATHS = ("customers", "won", "churned", "mrr", "arr", "acquisition_spend", "cs_cost", "coverage")
@@ -135,7 +138,6 @@ def run_block(plan: Plan, values: dict[str, np.ndarray], rng: np.random.Generato
     csm_cost_month = touch("csm_cost_per_year") / 12.0
     account_cost_month = (touch("tooling_cost_per_account_per_year") + serve_per_account) / 12.0
     uncovered_multiplier = touch("uncovered_churn_multiplier")
-    has_csm_model = accounts_per_csm > 0
 
     motion = lambda field: _stack(values, [f"motions.{m}.{field}" for m in plan.motions], size)  # noqa: E731
     cost_per_lead = motion("cost_per_lead")
@@ -144,118 +146,45 @@ def run_block(plan: Plan, values: dict[str, np.ndarray], rng: np.random.Generato
     lag = np.rint(motion("sales_cycle_months")).astype(np.intp)
     spend_by_stage, csms_by_stage = _allocations(plan, values, size)
     fixed_opex = values["company.fixed_opex_per_month"]
-    motion_to_segment = np.zeros((n_mot, n_seg))
-    motion_to_segment[np.arange(n_mot), plan.motion_segment] = 1.0
 
     start_customers = col("starting_customers")
-    active = np.rint(start_customers) if noise else start_customers.copy()
-    mrr = active * starting_acv / 12.0
-    cash = values["company.starting_cash"].copy()
-    rows = np.arange(size)
+    cash_start = np.ascontiguousarray(values["company.starting_cash"], dtype=float)
+    n_stages = len(plan.stages)
 
-    stage = np.full(size, plan.starting_stage, dtype=np.intp)
-    stage = np.maximum(stage, np.searchsorted(plan.stage_floors, 12.0 * mrr.sum(axis=1), side="right") - 1)
-    stage_reached = np.full((size, len(plan.stages)), np.nan)
-    for k in range(len(plan.stages)):
-        stage_reached[stage >= k, k] = 0.0
-
-    # Deals in the pipeline: wins decided in month t land in month t + lag.
-    max_lag = int(lag.max()) if n_mot else 0
-    arrivals = np.zeros((size, n_seg, horizon + max_lag + 1))
-    closing_costs = np.zeros_like(arrivals)
-
-    # Totals for the per-draw metrics.
-    cac_spend = np.zeros((size, n_seg))
-    cac_won = np.zeros((size, n_seg))
-    exposure = np.zeros((size, n_seg))  # customer-months at risk of churn
-    churned_total = np.zeros((size, n_seg))
-    revenue_total = np.zeros((size, n_seg))
-    cs_total = np.zeros((size, n_seg))
-    runway = np.full(size, np.inf)
-    cash_low = cash.copy()
-    final_revenue = np.zeros((size, n_seg))
-
+    totals = np.zeros((size, n_seg, 7))
+    company = np.zeros((size, 3))
+    stage_reached = np.zeros((size, n_stages))
+    if keep_paths:
+        segment_paths = np.zeros((len(SEGMENT_PATHS), size, n_seg, horizon))
+        company_paths = np.zeros((len(COMPANY_PATHS), size, horizon))
+    else:
+        segment_paths = np.zeros((len(SEGMENT_PATHS), 1, 1, 1))
+        company_paths = np.zeros((len(COMPANY_PATHS), 1, 1))
+    contiguous = lambda a: np.ascontiguousarray(a, dtype=float)  # noqa: E731
+    _kernel.simulate_block(
+        rng if noise else _NO_NOISE, noise, horizon, keep_paths,
+        contiguous(acv), contiguous(starting_acv), contiguous(margin), contiguous(churn), contiguous(expansion),
+        contiguous(account_cost_month), contiguous(csm_cost_month), contiguous(accounts_per_csm),
+        contiguous(uncovered_multiplier), contiguous(start_customers),
+        contiguous(cost_per_lead), contiguous(conversion), contiguous(sales_cost), np.ascontiguousarray(lag, np.int64),
+        np.ascontiguousarray(plan.motion_segment, np.int64),
+        contiguous(spend_by_stage), contiguous(csms_by_stage), contiguous(plan.stage_floors), int(plan.starting_stage),
+        contiguous(fixed_opex), cash_start,
+        totals, company, stage_reached, segment_paths, company_paths,
+    )
+    cac_spend, cac_won, exposure, churned_total, revenue_total, cs_total, final_revenue = np.moveaxis(totals, 2, 0)
     paths = {}
     if keep_paths:
-        for name in SEGMENT_PATHS:
-            paths[name] = np.zeros((size, n_seg, horizon))
-        paths["cash"] = np.zeros((size, horizon))
-        paths["total_arr"] = np.zeros((size, horizon))
-        paths["stage"] = np.zeros((size, horizon), dtype=np.int8)
-
-    for t in range(horizon):
-        spend = spend_by_stage[rows, stage]  # (draw, motion)
-        csms = csms_by_stage[rows, stage]  # (draw, segment)
-        leads = spend / cost_per_lead
-        if noise:
-            whole = np.floor(leads)
-            leads = whole + (rng.random(leads.shape) < leads - whole)
-            won_now = rng.binomial(leads.astype(np.int64), conversion).astype(float)
-        else:
-            won_now = leads * conversion
-        lands = t + lag
-        for j in range(n_mot):
-            target = (rows, plan.motion_segment[j], lands[:, j])
-            arrivals[target] += won_now[:, j]
-            closing_costs[target] += won_now[:, j] * sales_cost[:, j]
-        inside = lands < horizon  # deals that close within the horizon count toward CAC
-        cac_spend += ((spend + sales_cost * won_now) * inside) @ motion_to_segment
-        cac_won += (won_now * inside) @ motion_to_segment
-
-        landed = arrivals[:, :, t]
-        # Marketing is paid when the lead is bought, sales cost when the deal closes.
-        acquisition = spend @ motion_to_segment + closing_costs[:, :, t]
-        active = active + landed
-        mrr = mrr + landed * acv / 12.0
-
-        capacity = csms * accounts_per_csm
-        with np.errstate(divide="ignore", invalid="ignore"):
-            coverage = np.where(has_csm_model & (active > 0), np.minimum(1.0, capacity / active), 1.0)
-        cs_cost = csms * csm_cost_month + active * account_cost_month
-        monthly_churn = np.minimum(1.0, churn * (coverage + (1.0 - coverage) * uncovered_multiplier))
-        if noise:
-            churned = rng.binomial(active.astype(np.int64), monthly_churn).astype(float)
-        else:
-            churned = active * monthly_churn
-        revenue = mrr
-        exposure += active
-        churned_total += churned
-        revenue_total += revenue
-        cs_total += cs_cost
-        with np.errstate(divide="ignore", invalid="ignore"):
-            kept = np.where(active > 0, (active - churned) / active, 0.0)
-        after_churn = active - churned
-        mrr_next = mrr * kept * (1.0 + expansion)
-
-        cash = cash + (margin * revenue).sum(axis=1) - acquisition.sum(axis=1) - cs_cost.sum(axis=1) - fixed_opex
-        runway = np.where(np.isinf(runway) & (cash < 0), float(t), runway)
-        cash_low = np.minimum(cash_low, cash)
-        final_revenue = revenue
-        total_arr = 12.0 * revenue.sum(axis=1)
-        if keep_paths:
-            paths["customers"][:, :, t] = after_churn
-            paths["won"][:, :, t] = landed
-            paths["churned"][:, :, t] = churned
-            paths["mrr"][:, :, t] = revenue
-            paths["arr"][:, :, t] = 12.0 * revenue
-            paths["acquisition_spend"][:, :, t] = acquisition
-            paths["cs_cost"][:, :, t] = cs_cost
-            paths["coverage"][:, :, t] = coverage
-            paths["cash"][:, t] = cash
-            paths["total_arr"][:, t] = total_arr
-            paths["stage"][:, t] = stage
-        active, mrr = after_churn, mrr_next
-        reached = np.searchsorted(plan.stage_floors, total_arr, side="right") - 1
-        new_stage = np.maximum(stage, reached)
-        for k in range(len(plan.stages)):
-            stage_reached[(new_stage >= k) & np.isnan(stage_reached[:, k]), k] = float(t)
-        stage = new_stage
+        for i, name in enumerate(SEGMENT_PATHS):
+            paths[name] = segment_paths[i]
+        paths["cash"], paths["total_arr"] = company_paths[0], company_paths[1]
+        paths["stage"] = company_paths[2].astype(np.int8)
 
     metrics = _metrics(plan, acv, margin, churn, expansion, account_cost_month, csm_cost_month,
                        accounts_per_csm, cac_spend, cac_won, exposure, churned_total, revenue_total, cs_total)
-    metrics["runway_months"] = runway
-    metrics["cash_low"] = cash_low
-    metrics["cash_final"] = cash
+    metrics["runway_months"] = company[:, 0]
+    metrics["cash_low"] = company[:, 1]
+    metrics["cash_final"] = company[:, 2]
     metrics["arr_final"] = 12.0 * final_revenue
     metrics["total_arr_final"] = 12.0 * final_revenue.sum(axis=1)
     metrics["stage_reached_month"] = stage_reached

@@ -277,3 +277,24 @@ def test_blocks_and_paths_have_distinct_streams(make_scenario):
     same = sc.with_inputs({CONVERSION: Beta.from_mean(0.2, 50)})
     assert not np.array_equal(_draws(same, CHURN), _draws(same, CONVERSION))
     assert abs(stats.spearmanr(_draws(same, CHURN), _draws(same, CONVERSION)).statistic) < 4 * spearman_se(0, 3_000)
+
+
+# --- the verified beta quantile table --------------------------------------------------------
+@pytest.mark.parametrize("a, b", [(3.6, 196.4), (10, 90), (2, 3), (0.9, 30), (1.2, 4.8), (1e4, 1e4), (0.05, 5),
+                                  (0.5, 0.5)])
+def test_beta_quantile_agrees_with_betaincinv(a, b):
+    from simkit.scenario.distributions import _TABLE_TOLERANCE, beta_quantile
+
+    u = np.random.default_rng(7).random(200_000) + 2.0**-54
+    u = np.concatenate([u, [2.0**-54, 1e-12, 0.5, 1 - 1e-12, 1 - 2.0**-53]])
+    exact = special.betaincinv(a, b, u)
+    fast = beta_quantile(a, b, u)
+    assert np.all(np.abs(fast - exact) <= 2 * _TABLE_TOLERANCE * exact)
+    assert np.all(np.diff(fast[np.argsort(u)]) >= 0)  # still monotone: common random numbers hold
+
+
+def test_beta_quantile_falls_back_when_no_table_meets_the_tolerance():
+    from simkit.scenario.distributions import _beta_quantile_table
+
+    assert _beta_quantile_table(0.05, 5.0) is None  # knots underflow to x = 0
+    assert _beta_quantile_table(14.0, 186.0) is not None
