@@ -265,7 +265,8 @@ def _assemble(scenario: Scenario, results: list[dict], root, draws: int, process
         # CF-style flags, so a reader of results.nc sees stage names, not bare integers.
         ds["stage"].attrs.update(flag_values=np.arange(len(scenario.stages), dtype=np.int8),
                                  flag_meanings=" ".join(scenario.stage_names))
-    ds.month.attrs.update(units="months since the start", description="0 is the first simulated month")
+    # "months", not "months since ...": CF readers would decode the latter as calendar time.
+    ds.month.attrs.update(units="months", description="month index from the start; 0 is the first simulated month")
     ds.attrs.update(_provenance(scenario, root, draws, process_noise, keep_paths))
     return ds
 

@@ -10,6 +10,8 @@ import json
 
 import numpy as np
 
+from ._version import __version__
+
 __all__ = ["bands", "threshold_clearance", "threshold_probabilities", "variance_split", "DEFAULT_QUANTILES", "KEY_METRICS"]
 
 DEFAULT_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -222,6 +224,8 @@ def variance_split(source, *, metrics=("ltv_cac", "cac", "payback_months", "arr"
     if isinstance(source, Scenario):
         scenario = source
     else:
+        if seed is None and source.attrs.get("seed_entropy", "").isdigit():
+            seed = int(source.attrs["seed_entropy"])  # the seed the results were run with
         text = source.attrs.get("scenario_json", "")
         if not text:
             raise ValueError("these results do not carry their scenario (attribute scenario_json); "
@@ -272,7 +276,8 @@ def variance_split(source, *, metrics=("ltv_cac", "cac", "payback_months", "arr"
         },
         coords={"metric": list(metrics), "segment": segments},
         attrs={"method": "nested replication (law of total variance)", "outer_draws": outer_draws,
-               "replicates": replicates, "scenario_name": scenario.name},
+               "replicates": replicates, "scenario_name": scenario.name, "seed_entropy": str(root.entropy),
+               "simkit_version": __version__, "draws": outer_draws * replicates},
     )
 
 
