@@ -210,7 +210,9 @@ def _metrics(plan, acv, margin, churn, expansion, account_cost_month, csm_cost_m
     ltv = economics.lifetime_value(acv, margin, realised_churn, expansion, plan.ltv_window, serve_cost)
     with np.errstate(divide="ignore", invalid="ignore"):
         ltv_cac = np.where(np.isinf(cac), 0.0, ltv / cac)
-    payback = economics.payback_months(cac, acv, margin, realised_churn, expansion, plan.ltv_window, serve_cost)
+    payback = np.empty_like(cac)
+    _kernel.payback_months(cac, acv, margin, realised_churn, expansion, int(plan.ltv_window), serve_cost,
+                           economics._RELATIVE_TOLERANCE, payback)
     grr = (1.0 - realised_churn) ** 12
     return {
         "cac": cac,

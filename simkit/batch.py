@@ -157,7 +157,7 @@ def _index_row(name: str, file: Path, done: dict) -> dict:
 
 
 def run_batch(sources: Sequence[str | os.PathLike], out: str | os.PathLike, *, draws=None, seed=None,
-              workers: int = 1, pack: bool = True, progress=None, log=None) -> BatchResult:
+              workers: int = 1, pack: bool = True, progress=None, log=None, scheduler=None) -> BatchResult:
     """Run every scenario into ``out/<scenario>/`` and write ``out/index.html``.
 
     Parameters
@@ -216,7 +216,7 @@ def run_batch(sources: Sequence[str | os.PathLike], out: str | os.PathLike, *, d
                     log(f"up to date  {scenario.name} ({file})")
                 else:
                     (folder / MANIFEST).unlink(missing_ok=True)  # from now on, not finished
-                    done = execute(scenario, folder, draws=n, seed=s, workers=workers, pack=pack)
+                    done = execute(scenario, folder, draws=n, seed=s, workers=workers, pack=pack, scheduler=scheduler)
                     row = _index_row(folder_name, file, done)
                     rows.append(row)
                     summary = atomic_write(folder / "summary.json",

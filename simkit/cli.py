@@ -25,6 +25,13 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, help="output folder (default: reports/<scenario name>/)")
 
 
+def _add_scheduler_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="run draw blocks on a dask.distributed cluster: a scheduler address "
+                        "(tcp://host:8786) or 'local' for a local cluster of --workers processes "
+                        "(needs simkit[distributed]); results are identical to a single process")
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text.replace("_", ""))
@@ -68,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("scenario", type=Path, help="scenario file (.toml)")
     _add_run_options(run)
     run.add_argument("--no-pack", action="store_true", help="write results only, no charts")
+    _add_scheduler_option(run)
 
     report = commands.add_parser("report", help="re-render the board pack from saved results.nc")
     report.add_argument("results", type=Path, help="results.nc written by 'simkit run'")
@@ -94,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("sources", nargs="+", type=Path, help="scenario files and/or folders of .toml files")
     _add_run_options(batch)
     batch.add_argument("--no-pack", action="store_true", help="results only, no charts")
+    _add_scheduler_option(batch)
 
     validate = commands.add_parser("validate", help="check scenario files; nothing is simulated")
     validate.add_argument("scenarios", nargs="+", type=Path, help="scenario files")
@@ -170,7 +179,7 @@ def _cmd_run(args) -> int:
 
     return run_scenario(
         args.scenario, draws=args.draws, seed=args.seed, workers=args.workers, out=args.out,
-        pack=not args.no_pack, progress=_show_progress(),
+        pack=not args.no_pack, progress=_show_progress(), scheduler=args.scheduler,
     )
 
 
@@ -202,7 +211,8 @@ def _cmd_batch(args) -> int:
 
     out = args.out or Path("reports")
     result = run_batch(args.sources, out, draws=args.draws, seed=args.seed, workers=args.workers,
-                       pack=not args.no_pack, progress=_print_progress if _show_progress() else None,
+                       pack=not args.no_pack, scheduler=args.scheduler,
+                       progress=_print_progress if _show_progress() else None,
                        log=print)
     done = sum(o.status == "done" for o in result.outcomes)
     skipped = sum(o.status == "skipped" for o in result.outcomes)

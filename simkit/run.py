@@ -164,7 +164,8 @@ class _ProgressBar:
         sys.stderr.flush()
 
 
-def execute(scenario, folder: Path, *, draws=None, seed=None, workers=1, pack=True, progress=None) -> dict:
+def execute(scenario, folder: Path, *, draws=None, seed=None, workers=1, pack=True, progress=None,
+            scheduler=None) -> dict:
     """Simulate one scenario into ``folder``: results.nc, summary.csv and the board pack.
 
     Returns a dict with the results Dataset (``results``), its ``bands`` and
@@ -175,7 +176,7 @@ def execute(scenario, folder: Path, *, draws=None, seed=None, workers=1, pack=Tr
     from .summarize import threshold_probabilities
 
     folder = _prepare_folder(Path(folder))
-    ds = simulate(scenario, draws=draws, seed=seed, workers=workers, progress=progress)
+    ds = simulate(scenario, draws=draws, seed=seed, workers=workers, progress=progress, scheduler=scheduler)
     written = [write_results(ds, folder / "results.nc")]
     band = compute_bands(ds)
     probabilities = threshold_probabilities(ds)
@@ -188,14 +189,15 @@ def execute(scenario, folder: Path, *, draws=None, seed=None, workers=1, pack=Tr
     return {"results": ds, "bands": band, "probabilities": probabilities, "files": written}
 
 
-def run_scenario(path, *, draws=None, seed=None, workers=1, out=None, pack=True, progress=False) -> int:
+def run_scenario(path, *, draws=None, seed=None, workers=1, out=None, pack=True, progress=False,
+                 scheduler=None) -> int:
     """Load, simulate, save ``results.nc`` and ``summary.csv``, print, render the pack."""
     from .scenario.load import load
 
     scenario = load(path)
     folder = Path(out) if out else default_output_folder(scenario.name)
     done = execute(scenario, folder, draws=draws, seed=seed, workers=workers, pack=pack,
-                   progress=_ProgressBar(scenario.name) if progress else None)
+                   progress=_ProgressBar(scenario.name) if progress else None, scheduler=scheduler)
     ds = done["results"]
     print(f"{scenario.name}: {ds.attrs['draws']:,} simulated futures over {scenario.horizon_months} months "
           f"(seed {ds.attrs['seed_entropy']})")

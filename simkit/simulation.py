@@ -20,6 +20,7 @@ import numpy as np
 from . import _engine
 from ._version import __version__
 from .sample import sample_inputs
+from .errors import SimkitError
 from .scenario.model import THRESHOLD_METRICS, Scenario
 
 __all__ = ["simulate", "BLOCK_DRAWS", "seed_sequence"]
@@ -51,22 +52,65 @@ def _noise_stream(root: np.random.SeedSequence, block: int) -> np.random.Generat
     return np.random.Generator(np.random.PCG64(child))
 
 
-def _run_blocks(scenario: Scenario, root: np.random.SeedSequence, blocks, noise: bool, keep_paths: bool):
+def _run_blocks(scenario: Scenario, root: np.random.SeedSequence, blocks, noise: bool, path_draws: int):
+    """Simulate whole blocks; paths are kept only for draws below ``path_draws``."""
     plan = _engine.Plan.from_scenario(scenario)
     uncertain = list(scenario.uncertain_inputs())
+    friendly = _friendly_paths(scenario)
     results = []
-    for k, _, size in blocks:
+    for k, start, size in blocks:
         values = sample_inputs(scenario, size, root, k)
-        out = _engine.run_block(plan, values, _noise_stream(root, k) if noise else None, keep_paths)
-        out["_inputs"] = {p: values[p] for p in _friendly_paths(scenario)}
+        out = _engine.run_block(plan, values, _noise_stream(root, k) if noise else None, start < path_draws)
+        for path in friendly:
+            out[f"_input:{path}"] = values[path]
         out["_sampled"] = np.stack([values[p] for p in uncertain], axis=1) if uncertain else np.zeros((size, 0))
-        results.append(out)
+        results.append((start, size, out))
     return results
 
 
 def _chunk_worker(args):
-    scenario, root, blocks, noise, keep_paths = args
-    return _run_blocks(scenario, root, blocks, noise, keep_paths)
+    scenario, root, blocks, noise, path_draws = args
+    return _run_blocks(scenario, root, blocks, noise, path_draws)
+
+
+class _Collector:
+    """Final arrays allocated once and filled block by block, so a run never holds its
+    results twice (a list of blocks plus their concatenation)."""
+
+    def __init__(self, draws: int, path_draws: int):
+        self.draws, self.path_draws = draws, path_draws
+        self.arrays: dict[str, np.ndarray] = {}
+
+    def add(self, start: int, size: int, out: dict) -> None:
+        for name, values in out.items():
+            is_path = name in _engine.SEGMENT_PATHS or name in _engine.COMPANY_PATHS
+            total = self.path_draws if is_path else self.draws
+            if is_path and start >= self.path_draws:
+                continue
+            if name not in self.arrays:
+                self.arrays[name] = np.empty((total, *values.shape[1:]), dtype=values.dtype)
+            stop = min(start + size, total)
+            self.arrays[name][start:stop] = values[: stop - start]
+
+
+def path_draws_for(scenario: Scenario, draws: int, keep_paths) -> int:
+    """How many draws keep their month-by-month paths: all (True), none (False), the first
+    N (an int), or by default as many as fit in about 200 MB (at least one block)."""
+    if keep_paths is True:
+        return draws
+    if keep_paths is False:
+        return 0
+    if keep_paths is None:
+        per_draw = scenario.horizon_months * (len(_engine.SEGMENT_PATHS) * len(scenario.segments)
+                                              + len(_engine.COMPANY_PATHS))
+        return min(draws, max(BLOCK_DRAWS, _PATH_VALUES_BUDGET // per_draw))
+    if int(keep_paths) < 0:
+        raise ValueError(f"keep_paths must be True, False, None or a number of draws >= 0, got {keep_paths!r}")
+    return min(draws, int(keep_paths))
+
+
+# Month-by-month values kept by default: 25 million (200 MB of float64).
+_PATH_VALUES_BUDGET = 25_000_000
 
 
 def simulate(
@@ -76,8 +120,9 @@ def simulate(
     seed=None,
     workers: int = 1,
     process_noise: bool = True,
-    keep_paths: bool = True,
+    keep_paths: bool | int | None = None,
     chunk_draws: int | None = None,
+    scheduler: str | None = None,
     progress: Callable[[int, int], None] | None = None,
 ):
     """Simulate a scenario into an :class:`xarray.Dataset`.
@@ -90,18 +135,26 @@ def simulate(
         Simulated futures; default the scenario's ``scenario.draws``.
     seed : int, SeedSequence or Generator, optional
         Default the scenario's ``scenario.seed``. The same seed gives the same Dataset,
-        bit for bit, whatever ``workers`` and ``chunk_draws``.
+        bit for bit, whatever ``workers``, ``chunk_draws`` and ``scheduler``.
     workers : int, default 1
-        Processes on this machine.
+        Processes on this machine (or workers of a ``scheduler="local"`` cluster).
     process_noise : bool, default True
         ``False`` replaces every random count (leads, wins, churn) by its expectation,
         keeping parameter uncertainty only (used by the variance split).
-    keep_paths : bool, default True
-        Keep the month-by-month paths (draw, segment, month). ``False`` keeps per-draw
-        metrics only, for very large runs.
+    keep_paths : bool, int or None, default None
+        Which draws keep their month-by-month paths (customers, ARR, cash ...): ``True``
+        all, ``False`` none, an int the first that many. ``None`` keeps all draws when
+        they fit in about 200 MB and otherwise the first ones that do (at least 8,192):
+        plenty for fan charts, while per-draw metrics are kept for every draw. When
+        fewer than all draws keep paths, path variables use the dimension ``path_draw``
+        instead of ``draw``; the ``paths_kept_draws`` attribute says how many.
     chunk_draws : int, optional
         Draws per unit of work handed to a process (rounded up to whole blocks of
         ``BLOCK_DRAWS``); affects speed and memory, never the result.
+    scheduler : str, optional
+        Run the blocks on a dask.distributed cluster: a scheduler address
+        (``"tcp://host:8786"``) or ``"local"`` for a LocalCluster of ``workers``
+        processes. Needs ``pip install simkit[distributed]``.
     progress : callable, optional
         Called as ``progress(draws_done, draws_total)`` after each chunk.
 
@@ -116,30 +169,71 @@ def simulate(
     if draws < 1:
         raise ValueError(f"draws must be at least 1, got {draws}")
     root = seed_sequence(scenario.seed if seed is None else seed)
+    path_draws = path_draws_for(scenario, draws, keep_paths)
     blocks = _blocks(draws)
-    per_chunk = max(1, -(-(chunk_draws or BLOCK_DRAWS * 4) // BLOCK_DRAWS))
+    parallel = workers > 1 or scheduler is not None
+    # Several processes: one block per task, so the work spreads evenly.
+    default_chunk = BLOCK_DRAWS if parallel else BLOCK_DRAWS * 4
+    per_chunk = max(1, -(-(chunk_draws or default_chunk) // BLOCK_DRAWS))
     chunks = [blocks[i : i + per_chunk] for i in range(0, len(blocks), per_chunk)]
-    workers = max(1, min(int(workers), len(chunks)))
+    workers = max(1, int(workers))
+    jobs = [(scenario, root, chunk, process_noise, path_draws) for chunk in chunks]
 
-    results: list[dict] = []
+    collector = _Collector(draws, path_draws)
     done = 0
-    if workers == 1:
-        for chunk in chunks:
-            results.extend(_run_blocks(scenario, root, chunk, process_noise, keep_paths))
-            done += sum(size for _, _, size in chunk)
-            if progress:
-                progress(done, draws)
+
+    def collect(chunk_result):
+        nonlocal done
+        for start, size, out in chunk_result:
+            collector.add(start, size, out)
+            done += size
+        if progress:
+            progress(done, draws)
+
+    if scheduler is not None:
+        _run_on_dask(scheduler, workers, jobs, collect)
+    elif workers == 1 or len(chunks) == 1:
+        for job in jobs:
+            collect(_chunk_worker(job))
     else:
+        # Compile (or load) the kernel once here, so forked workers inherit it.
+        _run_blocks(scenario, root, [(0, 0, 1)], process_noise, 1)
         context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            jobs = [(scenario, root, chunk, process_noise, keep_paths) for chunk in chunks]
-            # map() returns in submission order, so blocks are assembled in block order.
-            for chunk, out in zip(chunks, pool.map(_chunk_worker, jobs)):
-                results.extend(out)
-                done += sum(size for _, _, size in chunk)
-                if progress:
-                    progress(done, draws)
-    return _assemble(scenario, results, root, draws, process_noise, keep_paths)
+        with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=context) as pool:
+            # map() yields in submission order: blocks are assembled in block order.
+            for chunk_result in pool.map(_chunk_worker, jobs):
+                collect(chunk_result)
+    return _assemble(scenario, collector, root, draws, process_noise, path_draws)
+
+
+# How long to wait for a remote scheduler to answer.
+_CONNECT_TIMEOUT = "20s"
+
+
+def _run_on_dask(scheduler: str, workers: int, jobs, collect) -> None:
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise SimkitError("scheduler needs dask.distributed: pip install 'simkit[distributed]'") from None
+    cluster = None
+    if scheduler == "local":
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
+    else:
+        try:
+            client = Client(scheduler, timeout=_CONNECT_TIMEOUT)
+        except OSError as exc:
+            raise SimkitError(f"cannot reach the dask scheduler at {scheduler}: {exc}") from None
+    try:
+        futures = client.map(_chunk_worker, jobs, pure=False)
+        # Results are collected in block order, whichever worker finishes first.
+        for future in futures:
+            collect(future.result())
+            future.release()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
 
 
 _SEGMENT_INPUT_FIELDS = ("acv", "gross_margin", "annual_churn", "monthly_churn", "annual_expansion",
@@ -191,11 +285,11 @@ _METRIC_ATTRS = {
 }
 
 
-def _assemble(scenario: Scenario, results: list[dict], root, draws: int, process_noise: bool, keep_paths: bool):
+def _assemble(scenario: Scenario, collector: _Collector, root, draws: int, process_noise: bool, path_draws: int):
     import xarray as xr
 
     def cat(name):
-        return np.concatenate([r[name] for r in results], axis=0)
+        return collector.arrays[name]
 
     segments = list(scenario.segment_names)
     coords = {
@@ -216,14 +310,17 @@ def _assemble(scenario: Scenario, results: list[dict], root, draws: int, process
     for name in ("total_arr_final", "cash_low", "cash_final"):
         data[name] = (("draw",), cat(name))
     data["stage_reached_month"] = (("draw", "stage_name"), cat("stage_reached_month"))
-    if keep_paths:
+    if path_draws:
+        path_dim = "draw" if path_draws == draws else "path_draw"
+        if path_dim == "path_draw":
+            coords["path_draw"] = np.arange(path_draws)
         for name in _engine.SEGMENT_PATHS:
-            data[name] = (("draw", "segment", "month"), cat(name))
+            data[name] = ((path_dim, "segment", "month"), cat(name))
         for name in _engine.COMPANY_PATHS:
-            data[name] = (("draw", "month"), cat(name))
+            data[name] = ((path_dim, "month"), cat(name))
 
     # Sampled inputs, in the shape an analyst thinks of them.
-    inputs = {k: np.concatenate([r["_inputs"][k] for r in results]) for k in results[0]["_inputs"]}
+    inputs = {k.split(":", 1)[1]: v for k, v in collector.arrays.items() if k.startswith("_input:")}
     for field in _SEGMENT_INPUT_FIELDS:
         columns = [inputs.get(f"segments.{s}.{field}") for s in segments]
         if any(c is not None for c in columns):
@@ -236,7 +333,7 @@ def _assemble(scenario: Scenario, results: list[dict], root, draws: int, process
                                       {"description": f"sampled motions.*.{field}"})
     uncertain = list(scenario.uncertain_inputs())
     coords["input"] = uncertain
-    data["sampled"] = (("draw", "input"), np.concatenate([r["_sampled"] for r in results], axis=0),
+    data["sampled"] = (("draw", "input"), cat("_sampled"),
                        {"description": "every uncertain input as sampled, by dotted path"})
 
     # Thresholds travel with the results, so summaries need nothing but the Dataset.
@@ -267,11 +364,11 @@ def _assemble(scenario: Scenario, results: list[dict], root, draws: int, process
                                  flag_meanings=" ".join(scenario.stage_names))
     # "months", not "months since ...": CF readers would decode the latter as calendar time.
     ds.month.attrs.update(units="months", description="month index from the start; 0 is the first simulated month")
-    ds.attrs.update(_provenance(scenario, root, draws, process_noise, keep_paths))
+    ds.attrs.update(_provenance(scenario, root, draws, process_noise, path_draws))
     return ds
 
 
-def _provenance(scenario: Scenario, root, draws: int, process_noise: bool, keep_paths: bool) -> dict:
+def _provenance(scenario: Scenario, root, draws: int, process_noise: bool, path_draws: int) -> dict:
     import scipy
     import xarray
 
@@ -289,14 +386,22 @@ def _provenance(scenario: Scenario, root, draws: int, process_noise: bool, keep_
         "seed_spawn_key": json.dumps(list(root.spawn_key)),
         "block_draws": BLOCK_DRAWS,
         "process_noise": int(process_noise),
-        "paths_kept": int(keep_paths),
+        "paths_kept": int(path_draws > 0),
+        "paths_kept_draws": path_draws,
         "simkit_version": __version__,
         "numpy_version": np.__version__,
         "scipy_version": scipy.__version__,
         "xarray_version": xarray.__version__,
+        "numba_version": _numba_version(),
         "python_version": sys.version.split()[0],
         "platform": f"{sys.platform}-{os.uname().machine if hasattr(os, 'uname') else ''}",
     }
+
+
+def _numba_version() -> str:
+    import numba
+
+    return numba.__version__
 
 
 def scenario_json(scenario: Scenario) -> str:

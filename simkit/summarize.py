@@ -64,22 +64,26 @@ def bands(ds, quantiles=DEFAULT_QUANTILES, *, dim: str = "draw", variables=None)
     xarray.Dataset
         Same variables with ``dim`` replaced by ``quantile``. ``payback_months`` and
         ``stage_reached_month`` rank "never" (NaN) as +inf, so a band whose upper end is
-        ``inf`` means "not within the window in that share of futures".
+        ``inf`` means "not within the window in that share of futures". Month paths kept
+        for the first draws only (dimension ``path_draw``) are reduced over those.
     """
     import xarray as xr
 
     q = np.asarray(quantiles, dtype=float)
     if q.ndim != 1 or np.any((q < 0) | (q > 1)):
         raise ValueError(f"quantiles must be a list of numbers between 0 and 1, got {quantiles!r}")
-    names = variables or [n for n, v in ds.data_vars.items() if dim in v.dims]
+    # Month paths of a large run are kept for the first draws only, on "path_draw".
+    dims = (dim, "path_draw") if dim == "draw" else (dim,)
+    names = variables or [n for n, v in ds.data_vars.items() if any(d in v.dims for d in dims)]
     out = {}
     for name in names:
         da = ds[name]
         values = da.astype(float)
         if name in _NAN_MEANS_NEVER:
             values = values.fillna(np.inf)
+        reduce = next(d for d in dims if d in da.dims)
         result = xr.apply_ufunc(
-            _quantile_kernel, values, kwargs={"quantiles": q}, input_core_dims=[[dim]],
+            _quantile_kernel, values, kwargs={"quantiles": q}, input_core_dims=[[reduce]],
             output_core_dims=[["quantile"]], dask="forbidden",
         )
         out[name] = result.transpose("quantile", ...).assign_attrs(da.attrs)
