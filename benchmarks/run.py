@@ -307,7 +307,7 @@ def main(argv=None) -> int:
 
     print(f"\nBands agreement (seed {args.seed}): |difference| < {AGREE_Z:g} SE of the difference at each of "
           "p5 / p50 / p95;\nSE of a quantile = order-statistic estimate of sqrt(q(1-q)/n)/density "
-          "(benchmarks/bands.py). simkit with keep_paths=False has no\ncustomers-at-month-60 variable: "
+          "(benchmarks/bands.py). timed simkit runs (default outputs) do not keep\ncustomers at month 60 for every draw: "
           "those runs compare ARR and customers won; customers at month 60 is checked by one\nextra "
           "untimed simkit run with keep_paths=True.")
     all_ok = True

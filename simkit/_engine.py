@@ -1,10 +1,11 @@
-"""The monthly model, vectorized over draws: the hot loop of simkit.
+"""One block of draws through the monthly model.
 
-One call simulates one block of draws. Arrays are shaped ``(draw, segment)`` or
-``(draw, motion)``; the only Python loop is over months. Counts are float64 holding whole
-numbers (exact below 2**53), so the same code runs with process noise (binomial counts)
-and without it (counts replaced by their expectations, for the variance split and the
-closed-form checks).
+``run_block`` turns sampled inputs (arrays shaped ``(draw, segment)`` or
+``(draw, motion)``) into the compiled kernel's arguments, runs the kernel
+(:mod:`simkit._kernel`, the only copy of the month loop) and turns its totals into the
+per-draw metrics with numpy. Counts are float64 holding whole numbers (exact below
+2**53), so the same code runs with process noise (binomial counts) and without it (counts
+replaced by their expectations, for the variance split and the closed-form checks).
 
 Order of events in month ``t`` (docs/model.md explains why):
 
