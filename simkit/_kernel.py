@@ -48,9 +48,8 @@ _RECIPROCALS = np.array([0.0] + [1.0 / k for k in range(1, 257)])
 
 
 @njit(cache=True, inline="always")
-def _binomial_inversion(rng, n, p):
-    ratio = p / (1.0 - p)
-    start = math.exp(n * math.log1p(-p))
+def _inversion(rng, n, start, ratio):
+    """Inversion given start = (1 - p)^n and ratio = p / (1 - p)."""
     while True:
         u = rng.random()
         k = 0
@@ -66,16 +65,23 @@ def _binomial_inversion(rng, n, p):
 
 
 @njit(cache=True, inline="always")
+def _binomial_inversion(rng, n, p):
+    return _inversion(rng, n, math.exp(n * math.log1p(-p)), p / (1.0 - p))
+
+
+@njit(cache=True, inline="always")
 def _binomial_btrd(rng, n, p):
-    # Only what the first test needs is computed up front: 86% of variates are accepted
-    # there, and the rest of the set-up (a logarithm and several divisions) would
-    # otherwise cost more than the variate itself.
-    npq = n * p * (1.0 - p)
-    spq = math.sqrt(npq)
+    spq = math.sqrt(n * p * (1.0 - p))
     b = 1.15 + 2.53 * spq
-    a = -0.0873 + 0.0248 * b + 0.01 * p
-    c = n * p + 0.5
-    vr = 0.92 - 4.2 / b
+    return _btrd(rng, n, p, spq, b, -0.0873 + 0.0248 * b + 0.01 * p, n * p + 0.5, 0.92 - 4.2 / b)
+
+
+@njit(cache=True, inline="always")
+def _btrd(rng, n, p, spq, b, a, c, vr):
+    """BTRD given the set-up of its first test. Only that is computed up front: 86% of
+    variates are accepted there, and the rest of the set-up (a logarithm and several
+    divisions) would otherwise cost more than the variate itself."""
+    npq = spq * spq
     urvr = 0.86 * vr
     ready = False
     m = 0
@@ -148,6 +154,50 @@ def binomial(rng, n, p):
     return n - k if flip else k
 
 
+# A prepared binomial: the set-up for one (n, p), reused while they do not change (a
+# motion's leads and conversion are the same month after month within a draw).
+_SETUP_SIZE = 9
+
+
+@njit(cache=True, inline="always")
+def prepare_binomial(n, p, setup):
+    setup[0] = n
+    setup[1] = p
+    flip = p > 0.5
+    q = 1.0 - p if flip else p
+    setup[2] = 1.0 if flip else 0.0
+    setup[8] = q
+    if n <= 0 or p <= 0.0 or p >= 1.0:
+        setup[3] = -1.0
+    elif n * q < 10.0:
+        setup[3] = 0.0
+        setup[4] = math.exp(n * math.log1p(-q))
+        setup[5] = q / (1.0 - q)
+    else:
+        setup[3] = 1.0
+        spq = math.sqrt(n * q * (1.0 - q))
+        b = 1.15 + 2.53 * spq
+        setup[4] = spq
+        setup[5] = b
+        setup[6] = -0.0873 + 0.0248 * b + 0.01 * q
+        setup[7] = 0.92 - 4.2 / b
+
+
+@njit(cache=True, inline="always")
+def prepared_binomial(rng, setup):
+    """One Binomial variate for the (n, p) that ``setup`` was prepared for."""
+    n = np.int64(setup[0])
+    method = setup[3]
+    if method < 0.0:
+        return 0 if (n <= 0 or setup[1] <= 0.0) else n
+    if method == 0.0:
+        k = _inversion(rng, n, setup[4], setup[5])
+    else:
+        q = setup[8]
+        k = _btrd(rng, n, q, setup[4], setup[5], setup[6], n * q + 0.5, setup[7])
+    return n - k if setup[2] == 1.0 else k
+
+
 @njit(cache=True)
 def binomial_array(rng, n, p, out):
     """Fill ``out`` with Binomial(n[i], p[i]) (a test hook for the samplers)."""
@@ -185,11 +235,13 @@ def simulate_block(rng, noise, horizon, keep_paths,
     marketing = np.zeros(n_segments)
     # The draw's running totals live in a small local array and are copied out once.
     running = np.zeros((n_segments, 7))
+    won_setup = np.zeros((n_motions, _SETUP_SIZE))
 
     for d in range(n_draws):
         arrivals[:, :] = 0.0
         closing[:, :] = 0.0
         running[:, :] = 0.0
+        won_setup[:, 0] = -1.0  # nothing prepared for this draw yet
         starting_arr = 0.0
         for s in range(n_segments):
             active[s] = math.floor(start_customers[d, s] + 0.5) if noise else start_customers[d, s]
@@ -216,7 +268,9 @@ def simulate_block(rng, noise, horizon, keep_paths,
                     whole = math.floor(leads)
                     if leads - whole > 0.0 and rng.random() < leads - whole:
                         whole += 1.0
-                    won = float(binomial(rng, np.int64(whole), conversion[d, j]))
+                    if won_setup[j, 0] != whole or won_setup[j, 1] != conversion[d, j]:
+                        prepare_binomial(np.int64(whole), conversion[d, j], won_setup[j])
+                    won = float(prepared_binomial(rng, won_setup[j]))
                 else:
                     won = leads * conversion[d, j]
                 lands = t + lag[d, j]
