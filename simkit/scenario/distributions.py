@@ -93,7 +93,8 @@ def _beta_quantile_table(a: float, b: float):
         middle = z[:-1] + 0.5 * step
         exact = _beta_quantile_exact(a, b, middle)
         approx = special.expit(_hermite(middle, y, slopes, z[0], step))
-        error = np.abs(approx - exact) / exact
+        with np.errstate(divide="ignore", invalid="ignore"):  # exact quantile 0: no table
+            error = np.abs(approx - exact) / exact
         if np.all(np.isfinite(error)) and error.max() <= _TABLE_TOLERANCE:
             return y, slopes, float(z[0]), float(step)
     return None
