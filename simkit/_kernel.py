@@ -268,6 +268,9 @@ def simulate_block(rng, noise, horizon, keep_paths,
                     whole = math.floor(leads)
                     if leads - whole > 0.0 and rng.random() < leads - whole:
                         whole += 1.0
+                    # int64 holds up to 9.2e18 leads; beyond that (a budget of trillions at a
+                    # millionth of a dollar a lead) the count is capped, not wrapped around.
+                    whole = min(whole, 4.0e18)
                     if won_setup[j, 0] != whole or won_setup[j, 1] != conversion[d, j]:
                         prepare_binomial(np.int64(whole), conversion[d, j], won_setup[j])
                     won = float(prepared_binomial(rng, won_setup[j]))

@@ -28,19 +28,74 @@ def default_output_folder(scenario_name: str) -> Path:
 
 
 def _prepare_folder(out: Path) -> Path:
+    """Create ``out`` (and parents), check it is writable, and remove temporary files that a
+    killed run left behind (``.NAME.HOST-PID.XXXXXXXX.tmp`` of a process of this machine that
+    no longer exists; untagged ``.NAME.XXXXXXXX.tmp`` older than a day)."""
     try:
         out.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise SimkitError(f"cannot create the output folder {out}: a file of that name is in the way") from None
     except OSError as exc:
         raise SimkitError(f"cannot create the output folder {out}: {exc.strerror or exc}") from None
-    if not os.access(out, os.W_OK):
+    if not out.is_dir():
+        raise SimkitError(f"cannot use the output folder {out}: it is not a folder")
+    if not os.access(out, os.W_OK | os.X_OK):
         raise SimkitError(f"the output folder {out} is not writable")
+    import socket
+    import time
+
+    host = re.sub(r"[^A-Za-z0-9_-]+", "_", socket.gethostname())[:40] or "host"
+    tagged = re.compile(r"^\..+\.(?P<host>[A-Za-z0-9_-]+)-(?P<pid>\d+)\.[A-Za-z0-9_]{8}\.tmp$")
+    untagged = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
+    for folder in (out, out / "charts"):
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            match = tagged.match(entry.name)
+            try:
+                if match and match["host"] == host:
+                    pid = int(match["pid"])
+                    if pid == os.getpid():
+                        continue
+                    try:
+                        os.kill(pid, 0)
+                        continue  # still running: its temporary is in use
+                    except ProcessLookupError:
+                        pass
+                    except (PermissionError, OverflowError):
+                        continue
+                elif not untagged.match(entry.name) or time.time() - entry.stat().st_mtime < 86_400:
+                    continue
+                if entry.is_file(follow_symlinks=False):
+                    os.unlink(entry.path)
+            except OSError:
+                continue  # cleaning is a courtesy; never fail a run over it
     return out
 
 
 def atomic_write(path: Path, write) -> Path:
-    """Call ``write(temporary_path)`` then rename the result to ``path``."""
+    """Call ``write(temporary_path)`` then rename the result to ``path``.
+
+    The temporary is a hidden file in the same folder (``.NAME.HOST-PID.XXXXXXXX.tmp``),
+    flushed to disk before the rename, so ``path`` is either the complete new file or
+    whatever was there before, even if the process is killed. A failure to write (disk
+    full, folder not writable) raises :class:`SimkitError` naming the file and folder.
+    """
+    import socket
+
     path = Path(path)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    folder = path.parent
+    host = re.sub(r"[^A-Za-z0-9_-]+", "_", socket.gethostname())[:40] or "host"
+
+    def failed(reason: str) -> SimkitError:
+        return SimkitError(f"cannot write {path.name} in the output folder {folder}: {reason}")
+
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.{host}-{os.getpid()}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise failed(exc.strerror or str(exc)) from None
     os.close(handle)
     try:
         write(Path(temporary))
@@ -48,18 +103,61 @@ def atomic_write(path: Path, write) -> Path:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(temporary, 0o666 & ~umask)
+        descriptor = os.open(temporary, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)  # the data is on disk before the name points at it
+        finally:
+            os.close(descriptor)
         os.replace(temporary, path)
+        try:
+            descriptor = os.open(folder, os.O_RDONLY)
+            try:
+                os.fsync(descriptor)  # and so is the rename
+            finally:
+                os.close(descriptor)
+        except OSError:
+            pass  # not every file system can sync a folder; the file itself is complete
     except OSError as exc:
         Path(temporary).unlink(missing_ok=True)
-        raise SimkitError(f"cannot write {path}: {exc.strerror or exc}") from None
-    except BaseException:
+        raise failed(exc.strerror or str(exc)) from None
+    except BaseException as exc:
         Path(temporary).unlink(missing_ok=True)
+        # HDF5 reports a failed write (disk full, file size limit) as a RuntimeError whose
+        # text carries the errno: that is the disk's problem, not a bug.
+        found = re.search(r"errno = (\d+), error message = '([^']*)'", str(exc)) if isinstance(exc, Exception) else None
+        if found:
+            raise failed(found[2] or os.strerror(int(found[1]))) from None
         raise
     return path
 
 
 def write_results(ds, path: Path) -> Path:
-    """Save results as netCDF-4 (h5netcdf), atomically."""
+    """Save results as netCDF-4 (h5netcdf), atomically.
+
+    Checks first that the file fits (free space of the folder's disk, and the process's
+    file size limit): HDF5 does not recover from a write that fails halfway (h5py can even
+    crash the interpreter afterwards), so a full disk must be caught before it starts.
+    """
+    path = Path(path)
+    needed = int(ds.nbytes * 1.05) + sum(len(str(v)) for v in ds.attrs.values()) + 2**20
+    try:
+        disk = os.statvfs(path.parent)
+        free = disk.f_bavail * disk.f_frsize
+    except (OSError, AttributeError):
+        free = None  # no statvfs (Windows) or the folder is gone: atomic_write will say so
+    if free is not None and needed > free:
+        raise SimkitError(f"cannot write {path.name} in the output folder {path.parent}: about "
+                          f"{needed / 1e6:,.1f} MB are needed and only {free / 1e6:,.1f} MB are free on that disk")
+    try:
+        import resource
+
+        limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    except (ImportError, OSError, ValueError):
+        limit = None
+    if limit is not None and limit != resource.RLIM_INFINITY and needed > limit:
+        raise SimkitError(f"cannot write {path.name} in the output folder {path.parent}: about "
+                          f"{needed / 1e6:,.1f} MB are needed and files are limited to {limit / 1e6:,.1f} MB "
+                          "(ulimit -f)")
     return atomic_write(path, lambda tmp: ds.to_netcdf(tmp, engine="h5netcdf"))
 
 
@@ -254,12 +352,18 @@ def format_stress_table(result, currency: str = "USD") -> str:
 
 
 def run_stress(path, *, suite="standard", target=0.5, reverse=(), threshold="ltv_cac_min", draws=None, seed=None,
-               workers=1, out=None) -> int:
-    """``simkit stress``: the suite with common random numbers, reverse stress tests, files."""
+               workers=1, out=None, frontier=None) -> int:
+    """``simkit stress``: the suite with common random numbers, reverse stress tests, files.
+
+    Besides ``stress.nc`` the folder receives what ``simkit run`` writes for the baseline
+    (same draws and seed: ``results.nc``, ``summary.csv``) and its board pack with the
+    stress, driver and (with ``frontier``, see :func:`_frontier_spec`) frontier pages.
+    """
     from .analysis.stress import reverse_stress, stress
     from .scenario.load import load
 
     scenario = load(path)
+    frontier_args = _frontier_spec(frontier, scenario) if frontier else None
     for item in reverse:
         if ":" not in item:
             raise SimkitError(f"--reverse {item!r}: expected SEGMENT:INPUT, e.g. enterprise:segments.enterprise.annual_churn")
@@ -291,8 +395,24 @@ def run_stress(path, *, suite="standard", target=0.5, reverse=(), threshold="ltv
         else:
             text = f"stops clearing it with P >= {target:g} once {input_path} is scaled by x{shock:.2f}"
         print(f"\nreverse stress: {segment} / {threshold}: {text}")
-    _add_pages(folder, scenario, stress_result=result)
-    print(f"\nwrote {folder / 'stress.nc'}")
+    frontier_result = None
+    if frontier_args is not None:
+        from .analysis.stress import frontier as compute_frontier
+
+        try:
+            frontier_result = compute_frontier(scenario, **frontier_args, threshold=threshold, draws=draws, seed=seed,
+                                               workers=workers)
+        except (KeyError, ValueError) as exc:
+            raise SimkitError(f"--frontier {frontier!r}: {exc.args[0] if exc.args else exc}") from None
+        write_results(frontier_result, folder / "frontier.nc")
+        grid = frontier_result["probability"]
+        held = int((grid >= target).sum())
+        print(f"\nfrontier: {frontier_args['segment']} / {threshold} holds P >= {target:g} in {held} of {grid.size} "
+              f"combinations of {frontier_args['x'][0]} and {frontier_args['y'][0]} (frontier.nc)")
+    files = _add_pages(folder, scenario, stress_result=result, frontier_result=frontier_result, threshold=threshold,
+                       draws=draws, seed=seed, workers=workers)
+    print(f"\nwrote stress.nc{', frontier.nc' if frontier_result is not None else ''} and the baseline's "
+          f"results.nc, summary.csv and board pack ({len(files)} files) to {folder}/")
     return 0
 
 
@@ -332,11 +452,88 @@ def run_compare(paths, *, draws=None, seed=None, workers=1, out=None) -> int:
     write_results(result, folder / "compare.nc")
     print(f"{len(scenarios)} plans on {result.attrs['draws']:,} paired draws")
     print(format_compare_table(result, scenarios[0].currency))
-    _add_pages(folder, scenarios[0], compare_result=result)
-    print(f"\nwrote {folder / 'compare.nc'}")
+    files = _add_pages(folder, scenarios[0], compare_result=result, draws=draws, seed=seed, workers=workers)
+    print(f"\nwrote compare.nc and the reference plan's results.nc, summary.csv and board pack "
+          f"({len(files)} files) to {folder}/")
     return 0
 
 
-def _add_pages(folder: Path, scenario, **analyses) -> None:
-    """Hook for the board pack's analysis pages (stress impact, comparison, tornado)."""
-    return None
+def _add_pages(folder: Path, scenario, *, stress_result=None, compare_result=None, frontier_result=None,
+               threshold: str = "ltv_cac_min", draws=None, seed=None, workers=1) -> list[Path]:
+    """The board pack of ``scenario`` with the analysis pages after the standard ones.
+
+    Simulates ``scenario`` exactly as ``simkit run`` would with the same draws, seed and
+    workers (so its futures are the analyses' baseline / reference futures), writes
+    ``results.nc`` and ``summary.csv``, then the pack with: the stress impact, the
+    LTV:CAC tornado and the ARR drivers of the baseline (with ``stress_result``), the
+    frontier (with ``frontier_result``) and the plan comparison (with ``compare_result``).
+    Returns every file written.
+    """
+    from .analysis.sensitivity import sensitivity
+    from .plots import _style as st
+    from .plots.analysis import analysis_figures
+    from .report import write_board_pack
+
+    done = execute(scenario, folder, draws=draws, seed=seed, workers=workers, pack=False)
+    results = done["results"]
+    drivers = None
+    if stress_result is not None:
+        try:
+            drivers = sensitivity(results)
+        except ValueError:  # every input fixed: nothing but process noise drives the spread
+            drivers = None
+    threshold_value = None
+    if frontier_result is not None and threshold != "all":
+        segment = frontier_result.attrs["segment"]
+        value = results["threshold_value"].sel(segment=segment, threshold=threshold)
+        threshold_value = float(value) if not math.isnan(float(value)) else None
+    target = stress_result.attrs.get("target_probability") if stress_result is not None else None
+    with st.detached():
+        figures = analysis_figures(stress=stress_result, sensitivity=drivers, compare=compare_result,
+                                   frontier=frontier_result, provenance=results.attrs, target=target,
+                                   frontier_threshold_value=threshold_value)
+    files = write_board_pack(results, folder, bands=done["bands"], probabilities=done["probabilities"],
+                             extra_figures=figures)
+    return [*done["files"], *(p for paths in files.values() for p in paths)]
+
+
+def _frontier_spec(spec: str, scenario) -> dict:
+    """``--frontier`` text -> :func:`simkit.frontier` arguments.
+
+    ``SEGMENT`` alone: the segment's motion's conversion x0.5 to x1 against its sales cycle
+    +0 to +6 months (the expansion plan's usual question). Or
+    ``SEGMENT:X_INPUT*V,V,...:Y_INPUT+V,V,...``: ``*`` scales the input by each value,
+    ``+`` shifts it (dotted paths, wildcards allowed).
+    """
+    parts = spec.split(":")
+    segment = parts[0]
+    if segment not in scenario.segments:
+        raise SimkitError(f"--frontier {spec!r}: no segment {segment!r}; segments: {', '.join(scenario.segments)}")
+    if len(parts) == 1:
+        motions = [name for name, motion in scenario.motions.items() if motion.segment == segment]
+        if len(motions) != 1:
+            raise SimkitError(f"--frontier {spec!r}: segment {segment!r} has {len(motions)} motions; name the two "
+                              "inputs, e.g. SEGMENT:motions.NAME.conversion*0.5,0.75,1:motions.NAME.sales_cycle_months"
+                              "+0,3,6")
+        motion = motions[0]
+        return {"segment": segment, "x": (f"motions.{motion}.conversion", "scale", [0.5, 0.625, 0.75, 0.875, 1.0]),
+                "y": (f"motions.{motion}.sales_cycle_months", "shift", [0.0, 2.0, 4.0, 6.0])}
+    if len(parts) != 3:
+        raise SimkitError(f"--frontier {spec!r}: expected SEGMENT or SEGMENT:X_INPUT*V,V,...:Y_INPUT+V,V,...")
+
+    def axis(text: str):
+        cut = max(text.rfind("*"), text.rfind("+"))
+        if cut <= 0:
+            raise SimkitError(f"--frontier {spec!r}: {text!r} needs INPUT*V,V,... (scale) or INPUT+V,V,... (shift)")
+        try:
+            values = [float(v) for v in text[cut + 1:].split(",") if v.strip()]
+        except ValueError:
+            raise SimkitError(f"--frontier {spec!r}: {text[cut + 1:]!r} is not a list of numbers") from None
+        if not values:
+            raise SimkitError(f"--frontier {spec!r}: {text!r} has no values")
+        path = text[:cut]
+        if not scenario.match_inputs(path):
+            raise SimkitError(f"--frontier {spec!r}: {path!r} matches no input of {scenario.name!r}")
+        return (path, "scale" if text[cut] == "*" else "shift", values)
+
+    return {"segment": segment, "x": axis(parts[1]), "y": axis(parts[2])}

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .._version import __version__
 from ..scenario.model import Scenario
 from ..simulation import simulate
 from ..summarize import DEFAULT_QUANTILES, _quantile_kernel
@@ -121,7 +122,8 @@ def compare(scenarios: Sequence[Scenario], *, draws: int | None = None, seed=Non
                 "quantile": q,
                 "higher_is_better_company": ("company_measure", [COMPANY_MEASURES[m] for m in company]),
                 "higher_is_better_segment": ("segment_measure", [SEGMENT_MEASURES[m] for m in per_segment])},
-        attrs={"reference_plan": names[0], "draws": draws, "seed": str(seed),
+        attrs={"reference_plan": names[0], "draws": draws, "seed": str(seed), "currency": reference.currency,
+               "simkit_version": __version__,
                "method": "paired draws: one seed, per-input streams keyed by dotted path"},
     )
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from .._version import __version__
 from ..scenario.model import Scenario, Shock, Stress
 from ..scenario.shocks import SUITES, apply_shock, apply_stress
 from ..simulation import simulate
@@ -110,6 +111,8 @@ def stress(scenario: Scenario, *, suite: str | None = "standard", stresses=None,
     result = xr.Dataset(data, coords={"quantile": q, "stress_description": ("stress", [descriptions[n] for n in names])})
     result["threshold_value"] = threshold_values
     result.attrs.update(scenario_name=scenario.name, draws=n, target_probability=target_probability,
+                        seed=str(scenario.seed if seed is None else seed), currency=scenario.currency,
+                        simkit_version=__version__,
                         method="common random numbers: same seed, blocks and per-input streams")
     return result
 
@@ -235,5 +238,7 @@ def frontier(scenario: Scenario, *, x: tuple[str, str, Sequence[float]], y: tupl
                                             "description": f"P({segment} clears {threshold})"})},
         coords={"x": xs, "y": ys},
         attrs={"x_input": x[0], "x_operation": x[1], "y_input": y[0], "y_operation": y[1], "segment": segment,
-               "threshold": threshold, "scenario_name": scenario.name},
+               "threshold": threshold, "threshold_value": float(scenario.segments[segment].thresholds.get(
+                   threshold, np.nan)) if threshold != "all" else np.nan,
+               "scenario_name": scenario.name, "seed": str(seed), "simkit_version": __version__},
     )

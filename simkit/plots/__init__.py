@@ -13,6 +13,8 @@ Months on charts are counted from 1: the data's month index 0 is "month 1".
 """
 
 from ._style import footnote, label, money_formatter, palette, segment_colors, style, style_path
+from .analysis import (analysis_figures, arr_drivers, frontier_chart, input_label, plan_comparison, stress_impact,
+                       tornado)
 from .cash import cash_chart
 from .cover import cover_page
 from .fan import arr_fan
@@ -24,20 +26,27 @@ from .thresholds import threshold_heatmap
 from .variance import variance_chart
 
 __all__ = [
+    "analysis_figures",
+    "arr_drivers",
     "arr_fan",
     "cash_chart",
     "cover_page",
     "footnote",
+    "frontier_chart",
+    "input_label",
     "label",
     "ltv_cac_distribution",
     "money_formatter",
     "palette",
     "payback_chart",
+    "plan_comparison",
     "segment_colors",
     "stage_timeline",
+    "stress_impact",
     "style",
     "style_path",
     "threshold_heatmap",
+    "tornado",
     "unit_economics_table",
     "variance_chart",
 ]

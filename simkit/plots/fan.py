@@ -68,7 +68,9 @@ def month_axis(ax, month_values, label: str = "Month") -> None:
     shown = display_months(month_values)
     step = 6 if len(shown) <= 48 else 12
     ax.xaxis.set_major_locator(MultipleLocator(step))
-    ax.set_xlim(float(shown[0]), float(shown[-1]))
+    first, last = float(shown[0]), float(shown[-1])
+    # A one-month horizon has a single point: give it a little room instead of a zero-width axis.
+    ax.set_xlim(first - 0.5, last + 0.5) if last == first else ax.set_xlim(first, last)
     if label:
         ax.set_xlabel(label)
 

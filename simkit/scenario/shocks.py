@@ -16,7 +16,9 @@ normal         mean x f and sd x f                                    mean + d
 =============  =====================================================  ===========================
 
 Results are kept inside the field's valid range: a rate scaled past 100% is capped (a
-beta's mean just below 1, a PERT's points at 1), an amount scaled below 0 floored at 0.
+beta's mean just below 1, a PERT's points at 1), an amount scaled below 0 floored at 0,
+and a field that must stay above its lower bound (a cost per lead, an ACV, a gross margin,
+an expansion rate above -100%) is kept just above it.
 ``set`` replaces the input with the given number or distribution.
 """
 
@@ -36,10 +38,16 @@ __all__ = ["apply_shock", "apply_stress", "shock_distribution", "standard_suite"
 
 # Keep capped rates strictly inside (0, 1), where beta and logit are defined.
 _RATE_EDGE = 1e-9
+# How far inside an open lower bound a result is kept (a cost per lead or ACV scaled by 0,
+# a gross margin shifted below 0): the field excludes the bound itself, and the engine
+# divides by some of these fields.
+_OPEN_EDGE = 1e-9
 
 
 def _bounds(path: str) -> tuple[float, float]:
-    low, high, _, _ = DOMAINS[_domain_of(path)]
+    low, high, open_low, _ = DOMAINS[_domain_of(path)]
+    if open_low:
+        low += _OPEN_EDGE * max(1.0, abs(low))
     return low, high
 
 
@@ -63,7 +71,7 @@ def shock_distribution(dist: Distribution, operation: str, value, path: str) -> 
         mean = min(max(move(dist.mean()), _RATE_EDGE), 1.0 - _RATE_EDGE)
         return Beta.from_mean(mean, concentration, source=source)
     if isinstance(dist, LogNormal):
-        median = max(move(math.exp(dist.mu)), 1e-12)
+        median = max(move(math.exp(dist.mu)), low, 1e-12)
         return LogNormal(math.log(median), dist.sigma, source=source)
     if isinstance(dist, LogitNormal):
         median = min(max(move(float(special.expit(dist.mu))), _RATE_EDGE), 1.0 - _RATE_EDGE)
