@@ -394,3 +394,23 @@ def ink(color) -> str:
 
     r, g, b = colors.to_rgb(color)
     return "white" if 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.55 else "#111111"
+
+
+def bare_cell_grid(ax) -> None:
+    """A heatmap's axes: no ticks marks, grid or frame; the cells carry the reading."""
+    ax.tick_params(length=0)
+    ax.grid(False)
+    for side in ax.spines.values():
+        side.set_visible(False)
+
+
+def cell_colorbar(fig, ax, norm, cmap, formatter, label: str):
+    """The slim, frameless colour bar every heatmap page uses."""
+    import matplotlib as mpl
+
+    bar = fig.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, fraction=0.025, pad=0.02)
+    bar.outline.set_visible(False)
+    bar.ax.yaxis.set_major_formatter(formatter)
+    bar.ax.tick_params(labelsize=11)
+    bar.set_label(label, fontsize=12)
+    return bar

@@ -434,18 +434,11 @@ def arr_drivers(sensitivity, *, top: int = 8, ax=None):
         ax.set_xticks(np.arange(n_cols) + 0.5, [str(m) for m in months])
         ax.set_xlabel("Month")
         ax.set_yticks(np.arange(n_rows) + 0.5, [input_label(p) for p in reversed(rows)], fontsize=12.5)
-        ax.tick_params(length=0)
-        ax.grid(False)
-        for side in ax.spines.values():
-            side.set_visible(False)
+        st.bare_cell_grid(ax)
         if not own:
             st.axes_title(ax, finding)
             return ax
-        bar = fig.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, fraction=0.025, pad=0.02)
-        bar.outline.set_visible(False)
-        bar.ax.tick_params(labelsize=11)
-        bar.ax.yaxis.set_major_formatter(_signed_formatter())
-        bar.set_label("← lower ARR     higher ARR →", fontsize=12)
+        st.cell_colorbar(fig, ax, norm, cmap, _signed_formatter(), "← lower ARR     higher ARR →")
         subtitle = (f"Rank correlation of each uncertain input with company ARR, month by month, across "
                     f"{st.plural_futures(attrs)}; outlined: the month's strongest driver")
         caption = ("How to read: blue means futures with more of that input have more ARR that month, red less; "
@@ -985,18 +978,11 @@ def frontier_chart(frontier, *, target: float = 0.5, threshold_value=None, ax=No
         ax.set_yticks(np.arange(n_y) + 0.5, [_shock_text(v, y_op, y_in) for v in ys])
         ax.set_xlabel(_axis_text(x_in, x_op))
         ax.set_ylabel(_axis_text(y_in, y_op))
-        ax.tick_params(length=0)
-        ax.grid(False)
-        for side in ax.spines.values():
-            side.set_visible(False)
+        st.bare_cell_grid(ax)
         if not own:
             st.axes_title(ax, finding)
             return ax
-        bar = fig.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, fraction=0.025, pad=0.02)
-        bar.outline.set_visible(False)
-        bar.ax.yaxis.set_major_formatter(st.percent_formatter())
-        bar.ax.tick_params(labelsize=11)
-        bar.set_label("share of futures clearing", fontsize=12)
+        st.cell_colorbar(fig, ax, norm, cmap, st.percent_formatter(), "share of futures clearing")
         legend = [Line2D([], [], color="#e8175d", linewidth=5,
                          label=f"where P crosses {st.percent(target)}")] if boundary else None
         subtitle = (f"Share of futures in which {st.label(attrs.get('segment', ''))} clears {label}, for every "

@@ -154,16 +154,9 @@ def threshold_heatmap(probabilities, *, ax=None, colorbar: bool = True):
         for tick, seg in zip(ax.get_yticklabels(), reversed(segments)):
             tick.set_color(st.shade(colours[seg], 0.25))
             tick.set_fontweight("bold")
-        ax.tick_params(axis="y", length=0)
-        ax.grid(False)
-        for side in ax.spines.values():
-            side.set_visible(False)
+        st.bare_cell_grid(ax)
         if colorbar and own:
-            bar = fig.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, fraction=0.025, pad=0.02)
-            bar.outline.set_visible(False)
-            bar.ax.yaxis.set_major_formatter(st.percent_formatter())
-            bar.ax.tick_params(labelsize=11)
-            bar.set_label("share of futures clearing", fontsize=12)
+            st.cell_colorbar(fig, ax, norm, cmap, st.percent_formatter(), "share of futures clearing")
         if not own:
             st.axes_title(ax, finding)
             return ax
