@@ -196,7 +196,8 @@ def run_block(plan: Plan, values: dict[str, np.ndarray], rng: np.random.Generato
 def _metrics(plan, acv, margin, churn, expansion, account_cost_month, csm_cost_month, accounts_per_csm,
              cac_spend, cac_won, exposure, churned_total, revenue_total, cs_total) -> dict[str, np.ndarray]:
     """Per (draw, segment) unit economics from the block's totals (docs/model.md, section 4)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # Ratios of totals may be inf or NaN by design (no wins, no revenue): answers, not warnings.
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         # No deal won: CAC is +inf (money spent, nothing to show) and LTV:CAC is 0.
         cac = np.where(cac_won > 0, cac_spend / cac_won, np.inf)
         # Realised monthly churn: what this draw's customers actually did, so a segment
@@ -209,7 +210,7 @@ def _metrics(plan, acv, margin, churn, expansion, account_cost_month, csm_cost_m
                                  np.where(cs_total > 0, np.inf, 0.0))
     realised_churn = np.clip(realised_churn, 0.0, 1.0)
     ltv = economics.lifetime_value(acv, margin, realised_churn, expansion, plan.ltv_window, serve_cost)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         ltv_cac = np.where(np.isinf(cac), 0.0, ltv / cac)
     payback = np.empty_like(cac)
     _kernel.payback_months(cac, acv, margin, realised_churn, expansion, int(plan.ltv_window), serve_cost,

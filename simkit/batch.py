@@ -78,9 +78,15 @@ def _up_to_date(folder: Path, expected: str) -> bool:
         manifest = json.loads((folder / MANIFEST).read_text())
     except (OSError, ValueError):
         return False
-    if manifest.get("run_hash") != expected:
+    if not isinstance(manifest, dict) or manifest.get("run_hash") != expected:
         return False
-    return all((folder / name).is_file() for name in manifest.get("files", []))
+    files = manifest.get("files", [])
+    if not isinstance(files, list) or not all((folder / str(name)).is_file() for name in files):
+        return False
+    try:  # the index is rebuilt from summary.json: a damaged one means "redo", not "fail"
+        return isinstance(json.loads((folder / "summary.json").read_text()), dict)
+    except (OSError, ValueError):
+        return False
 
 
 class _Lock:
@@ -114,7 +120,9 @@ def _folder_names(scenarios: list[tuple[Path, object]]) -> list[str]:
     names = [default_output_folder(s.name).name if s is not None else default_output_folder(f.stem).name
              for f, s in scenarios]
     counts = {n: names.count(n) for n in names}
-    result, used = [], set()
+    # The batch's own files live beside the scenario folders: a scenario called
+    # "index.html" must not take the index's place.
+    result, used = [], {"index.html", "errors.log", LOCK, MANIFEST}
     for (file, _), name in zip(scenarios, names):
         candidate = name if counts[name] == 1 else f"{name}__{file.stem}"
         while candidate in used:

@@ -91,6 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="reverse stress test: smallest scale of INPUT (dotted path, wildcards allowed) at "
                         "which SEGMENT stops clearing --threshold with probability --target; repeatable")
     stress.add_argument("--threshold", default="ltv_cac_min", help="threshold for --reverse (default ltv_cac_min)")
+    stress.add_argument("--frontier", metavar="SEGMENT[:X_INPUT*V,V,..:Y_INPUT+V,V,..]",
+                        help="add a frontier page: P(SEGMENT clears --threshold) over a grid of two shocks; "
+                        "SEGMENT alone = its motion's conversion x0.5..x1 against its sales cycle +0..6 months; "
+                        "'*' scales an input by each value, '+' shifts it")
     _add_run_options(stress)
 
     compare = commands.add_parser("compare", help="compare plans on paired draws: P(B beats A)")
@@ -139,6 +143,29 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("simkit: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # `simkit ... | head`: the reader left; nothing more to say, and nowhere to say it.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return EXIT_INVALID
+    except OSError as exc:
+        # A file simkit had to read or write (disk full, permissions, a path under a file).
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"simkit {args.command}: cannot use{where}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except MemoryError:
+        print(f"simkit {args.command}: ran out of memory; try fewer --draws", file=sys.stderr)
+        return EXIT_INVALID
+    except Exception as exc:
+        # A bug, not a bad input: say so in one line (a CFO's terminal is no place for a
+        # traceback); SIMKIT_DEBUG=1 shows the traceback for the bug report.
+        if os.environ.get("SIMKIT_DEBUG"):
+            raise
+        print(f"simkit {args.command}: internal error ({type(exc).__name__}: {exc}); this is a bug in simkit, "
+              "please report it (set SIMKIT_DEBUG=1 to see the traceback)", file=sys.stderr)
+        return 3  # a bug in simkit, not a bad input: distinct from 1 (invalid) and 2 (usage)
 
 
 def _cmd_validate(args) -> int:
@@ -194,7 +221,7 @@ def _cmd_stress(args) -> int:
 
     return run_stress(args.scenario, suite=None if args.suite == "none" else args.suite, target=args.target,
                       reverse=args.reverse, threshold=args.threshold, draws=args.draws, seed=args.seed,
-                      workers=args.workers, out=args.out)
+                      workers=args.workers, out=args.out, frontier=args.frontier)
 
 
 def _cmd_compare(args) -> int:

@@ -95,7 +95,7 @@ class _Collector:
 
 def path_draws_for(scenario: Scenario, draws: int, keep_paths) -> int:
     """How many draws keep their month-by-month paths: all (True), none (False), the first
-    N (an int), or by default as many as fit in about 200 MB (at least one block)."""
+    N (an int), or by default as many as fit in about 200 MB (at least 500)."""
     if keep_paths is True:
         return draws
     if keep_paths is False:
@@ -103,14 +103,16 @@ def path_draws_for(scenario: Scenario, draws: int, keep_paths) -> int:
     if keep_paths is None:
         per_draw = scenario.horizon_months * (len(_engine.SEGMENT_PATHS) * len(scenario.segments)
                                               + len(_engine.COMPANY_PATHS))
-        return min(draws, max(BLOCK_DRAWS, _PATH_VALUES_BUDGET // per_draw))
+        return min(draws, max(_MIN_PATH_DRAWS, _PATH_VALUES_BUDGET // per_draw))
     if int(keep_paths) < 0:
         raise ValueError(f"keep_paths must be True, False, None or a number of draws >= 0, got {keep_paths!r}")
     return min(draws, int(keep_paths))
 
 
-# Month-by-month values kept by default: 25 million (200 MB of float64).
+# Month-by-month values kept by default: 25 million (200 MB of float64), but never paths
+# of fewer than 500 draws (a fan chart needs that many; 50 segments x 240 months: 390 MB).
 _PATH_VALUES_BUDGET = 25_000_000
+_MIN_PATH_DRAWS = 500
 
 
 def simulate(
@@ -144,7 +146,7 @@ def simulate(
     keep_paths : bool, int or None, default None
         Which draws keep their month-by-month paths (customers, ARR, cash ...): ``True``
         all, ``False`` none, an int the first that many. ``None`` keeps all draws when
-        they fit in about 200 MB and otherwise the first ones that do (at least 8,192):
+        they fit in about 200 MB and otherwise the first ones that do (at least 500):
         plenty for fan charts, while per-draw metrics are kept for every draw. When
         fewer than all draws keep paths, path variables use the dimension ``path_draw``
         instead of ``draw``; the ``paths_kept_draws`` attribute says how many.

@@ -103,18 +103,11 @@ def _threshold_headlines(probabilities, st) -> list[str]:
 # --- writing files ---------------------------------------------------------------------------
 
 def _atomic_write(path: Path, data: bytes) -> Path:
+    """Write bytes through simkit's one atomic writer (temporary file, fsync, rename)."""
+    from ..run import atomic_write
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-    return path
+    return atomic_write(path, lambda temporary: temporary.write_bytes(data))
 
 
 def _slug(name: str) -> str:

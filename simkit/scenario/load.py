@@ -8,6 +8,7 @@ let a board see numbers built on a default the analyst never chose.
 
 from __future__ import annotations
 
+import contextvars
 import difflib
 import hashlib
 import json
@@ -54,6 +55,14 @@ __all__ = ["load", "from_dict", "validate_file", "DOMAINS"]
 # Anything larger is a typo (an extra zero or three), not a plan.
 _HUGE_MONEY = 1e13
 _HUGE_COUNT = 1e9
+# Below this a beta shape parameter is a point mass in all but name, and its quantiles
+# (scipy's betaincinv) stop being accurate; products like mean x concentration can even
+# underflow to 0, which gives NaN draws.
+_MIN_BETA_SHAPE = 1e-6
+# The smallest uniform simkit's sampler feeds an inverse CDF (simkit.sample).
+_SMALLEST_UNIFORM = 2.0**-54
+# A scenario is a few kilobytes; anything this large is the wrong file.
+_MAX_FILE_BYTES = 16 * 1024 * 1024
 
 #: Valid range of each kind of field: (low, high, low is open, what to tell the analyst).
 DOMAINS: Mapping[str, tuple[float, float, bool, str]] = {
@@ -91,9 +100,34 @@ def _to_float(value: int | float) -> float:
         return math.inf if value > 0 else -math.inf
 
 
+# Name comparisons the did-you-mean suggestions of one scenario may make. difflib costs
+# 10-50 microseconds a comparison; a generated file with thousands of names and a
+# systematic typo would otherwise take minutes to validate (3,000 motions naming a missing
+# segment: 9 million comparisons). Later typos are still reported, without a suggestion.
+_SUGGEST_BUDGET = 20_000
+_suggestions_left: contextvars.ContextVar[int | None] = contextvars.ContextVar("simkit_suggestions_left",
+                                                                              default=None)
+
+
 def _suggest(word: str, options) -> str:
-    close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.6)
+    word, options = str(word), [str(o) for o in options]
+    if len(word) > 200:
+        return ""  # nobody mistypes 200 characters; and difflib is quadratic in length
+    left = _suggestions_left.get()
+    if left is not None:
+        if left < len(options):
+            return ""
+        _suggestions_left.set(left - len(options))
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _listing(names, limit: int = 20) -> str:
+    """``a, b, c`` for a message; the first ``limit`` names of a long list and how many more."""
+    names = [_shown_key(n) for n in names]
+    if len(names) <= limit:
+        return ", ".join(names)
+    return f"{', '.join(names[:limit])}, ... ({len(names) - limit:,} more)"
 
 
 class _Reader:
@@ -103,7 +137,11 @@ class _Reader:
         self.problems: list[Problem] = []
 
     def error(self, path: str, message: str) -> None:
-        self.problems.append(Problem(path, message))
+        # Keys come from the file: a control character or a megabyte-long key must not
+        # garble the terminal report, nor forge lines in it.
+        if len(path) > 80:
+            path = ".".join(_shown_key(part) for part in path.split("."))
+        self.problems.append(Problem(_printable(path), message))
 
     # -- structure ------------------------------------------------------------------------
     def table(self, node: Any, path: str, allowed: tuple[str, ...] | None = None) -> dict:
@@ -116,7 +154,7 @@ class _Reader:
         if allowed is not None:
             for key in node:
                 if key not in allowed:
-                    where = f"{path}.{key}" if path else key
+                    where = f"{path}.{_shown_key(key)}" if path else _shown_key(key)
                     self.error(
                         where,
                         f"unknown setting{_suggest(key, allowed)}; "
@@ -130,7 +168,7 @@ class _Reader:
         for name, value in tables.items():
             if not _is_identifier(name):
                 self.error(
-                    f"{path}.{name}",
+                    f"{path}.{_shown_key(name)}",
                     "names must be letters, digits and underscores, starting with a letter "
                     "(e.g. mid_market)",
                 )
@@ -149,6 +187,13 @@ class _Reader:
         if not isinstance(node, str):
             self.error(path, f"got {_number_text(node)}; expected text in quotes")
             return default
+        bad = next((c for c in node if _is_forbidden_char(c)), None)
+        if bad is not None:
+            # A NUL cannot be stored in results.nc (HDF5 strings end at NUL), and escape
+            # sequences would garble (or forge) terminal output.
+            self.error(path, f"contains the control character U+{ord(bad):04X}; expected printable text "
+                       "(tabs and line breaks are fine)")
+            return default
         return node
 
     def integer(self, node: Any, path: str, default: int, low: int, high: int) -> int:
@@ -161,7 +206,8 @@ class _Reader:
             self.error(path, f"got {node!r}; expected a whole number from {low:,} to {high:,}")
             return default
         if not low <= node <= high:
-            shown = f"{int(node):,}" if abs(node) < 10**20 else _number_text(int(node))
+            shown = (f"{int(node):,}" if abs(node) < 10**20 else
+                     repr(node) if isinstance(node, float) else _number_text(node))
             self.error(path, f"got {shown}; expected a whole number from {low:,} to {high:,}")
             return default
         return int(node)
@@ -177,16 +223,17 @@ class _Reader:
             self.error(path, f"got {node!r}; expected {expected} (NaN and infinity are not allowed)")
             return None
         if value < low or (open_low and value == low) or value > high:
-            self.error(path, f"got {_number_text(node)}; expected {expected}{_range_hint(domain)}")
+            self.error(path, f"got {_number_text(node)}; expected {expected}{_range_hint(domain, value)}")
             return None
         return value
 
     def raw_number(self, node: Any, path: str, what: str, positive=False) -> float | None:
         """A finite number without a domain (distribution parameters)."""
-        if isinstance(node, bool) or not isinstance(node, int | float) or (
-            isinstance(node, float) and not math.isfinite(node)
-        ):
+        if isinstance(node, bool) or not isinstance(node, int | float):
             self.error(path, f"got {_number_text(node)}; expected {what}")
+            return None
+        if isinstance(node, float) and not math.isfinite(node):
+            self.error(path, f"got {node!r}; expected {what} (NaN and infinity are not allowed)")
             return None
         if abs(_to_float(node)) > _HUGE_MONEY:
             self.error(path, f"got {_number_text(node)}; expected {what} (this is implausibly large)")
@@ -257,15 +304,26 @@ class _Reader:
                 return None
             if mean is None or conc is None:
                 return None
-            return Beta.from_mean(mean, conc, source=f"beta(mean {mean:g}, concentration {conc:g})")
+            dist = Beta.from_mean(mean, conc, source=f"beta(mean {mean:g}, concentration {conc:g})")
+            return self._beta_shape_ok(dist, path, "mean x concentration", "(1 - mean) x concentration")
         if {"alpha", "beta"} <= table.keys() and not {"mean", "concentration"} & table.keys():
             a = self.raw_number(table["alpha"], f"{path}.alpha", "alpha", positive=True)
             b = self.raw_number(table["beta"], f"{path}.beta", "beta", positive=True)
             if a is None or b is None:
                 return None
-            return Beta(a, b, source=f"beta(alpha {a:g}, beta {b:g})")
+            return self._beta_shape_ok(Beta(a, b, source=f"beta(alpha {a:g}, beta {b:g})"), path, "alpha", "beta")
         self.error(path, "expected either mean and concentration, or alpha and beta")
         return None
+
+    def _beta_shape_ok(self, dist: Beta, path: str, a_name: str, b_name: str) -> Beta | None:
+        """Refuse shape parameters so small that the beta cannot be sampled (a product that
+        underflows to 0 gives NaN draws; below about 1e-6 the quantiles lose all accuracy)."""
+        for name, value in ((a_name, dist.alpha), (b_name, dist.beta)):
+            if not value >= _MIN_BETA_SHAPE:
+                self.error(path, f"{name} is {value:.3g}; a beta needs both shape parameters of at least "
+                           f"{_MIN_BETA_SHAPE:g} (this one is a point mass at 0 or 1: write the number instead)")
+                return None
+        return dist
 
     def _dist_lognormal(self, params, path, domain):
         table = self._params(params, path, ("median", "sigma", "p10", "p90"), ())
@@ -289,7 +347,12 @@ class _Reader:
             if not p10 < p90:
                 self.error(path, f"p10 ({p10:g}) must be below p90 ({p90:g})")
                 return None
-            return LogNormal.from_quantiles(p10, p90, _Z80, source=f"lognormal(p10 {p10:g}, p90 {p90:g})")
+            dist = LogNormal.from_quantiles(p10, p90, _Z80, source=f"lognormal(p10 {p10:g}, p90 {p90:g})")
+            if dist.sigma > 5:
+                self.error(path, f"p10 {p10:g} and p90 {p90:g} are too far apart: they imply a sigma of "
+                           f"{dist.sigma:.3g}; expected at most 5 (p90 / p10 at most about 370,000)")
+                return None
+            return dist
         self.error(path, "expected either median and sigma, or p10 and p90")
         return None
 
@@ -375,9 +438,9 @@ class _Reader:
         if not low < high:
             self.error(path, f"low ({low:g}) must be below high ({high:g})")
             return None
-        dlow, dhigh, _, expected = DOMAINS[domain]
+        dlow, dhigh, open_low, expected = DOMAINS[domain]
         source = f"range [{low:g}, {high:g}]"
-        if low < dlow or high > dhigh:
+        if low < dlow or (open_low and low == dlow) or high > dhigh:
             self.error(path, f"got [{low:g}, {high:g}]; both ends must be {expected}")
             return None
         if domain in ("fraction", "positive_fraction"):
@@ -400,6 +463,15 @@ class _Reader:
             self.error(path, f"a lognormal has no upper limit, but this field must be {expected}; "
                        "use beta, pert, triangular, uniform or range")
             return None
+        if domain == "positive_money":
+            # The engine divides by these (leads = spend / cost per lead): a draw that
+            # rounds to 0 would divide by zero. Check the smallest value the sampler can
+            # produce (uniforms start at 2**-54), not only the distribution's support.
+            smallest = float(dist.ppf(np.array([_SMALLEST_UNIFORM]))[0])
+            if not smallest > 0:
+                self.error(path, f"{dist.describe()} can take the value 0 (its lowest draws round to 0); "
+                           f"expected {expected}")
+                return None
         if isinstance(dist, LogNormal):
             if dist.quantile(0.999) > dhigh:
                 self.error(path, f"{dist.describe()} reaches implausibly large values; expected {expected}")
@@ -411,12 +483,35 @@ class _Reader:
         return dist
 
 
-def _range_hint(domain: str) -> str:
-    if domain in ("fraction", "positive_fraction"):
+def _range_hint(domain: str, value: float | None = None) -> str:
+    """A hint on why a number is out of range; only the one that fits the side it is on."""
+    above = value is None or value > DOMAINS[domain][1]
+    if domain in ("fraction", "positive_fraction") and above:
         return " (rates are written as fractions: 7% is 0.07)"
-    if domain in ("money", "positive_money", "count"):
-        return " (values above 10 trillion are taken to be a typo)" if domain != "count" else ""
+    if domain in ("money", "positive_money") and above:
+        return " (values above 10 trillion are taken to be a typo)"
+    if domain == "count" and above:
+        return " (values above 1 billion are taken to be a typo)"
     return ""
+
+
+def _is_forbidden_char(c: str) -> bool:
+    """Control characters other than tab and line breaks, and lone surrogates."""
+    code = ord(c)
+    return (code < 32 and c not in "\t\n\r") or 0x7F <= code <= 0x9F or 0xD800 <= code <= 0xDFFF
+
+
+def _printable(text: str) -> str:
+    """``text`` with non-printable characters escaped (``\\x00``, ``\\u202e``)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+
+
+def _shown_key(key: Any) -> str:
+    """A key as it appears in a dotted path: printable, and shortened when absurdly long."""
+    text = str(key)
+    return text if len(text) <= 80 else f"{text[:60]}... ({len(text):,} characters)"
 
 
 def _is_identifier(name: str) -> bool:
@@ -466,6 +561,15 @@ def from_dict(data: Mapping[str, Any], *, file: str | None = None, name: str | N
     ScenarioError
         With every problem found, each naming its dotted field path.
     """
+    token = _suggestions_left.set(_SUGGEST_BUDGET)
+    try:
+        return _from_dict(data, file=file, name=name)
+    finally:
+        _suggestions_left.reset(token)
+
+
+def _from_dict(data: Mapping[str, Any], *, file: str | None = None, name: str | None = None) -> Scenario:
+    """The body of :func:`from_dict`."""
     r = _Reader()
     top = r.table(data, "", _TOP_KEYS)
 
@@ -473,8 +577,10 @@ def from_dict(data: Mapping[str, Any], *, file: str | None = None, name: str | N
     scenario_name = r.text(meta.get("name"), "scenario.name", default=name or "scenario")
     description = r.text(meta.get("description"), "scenario.description", default="")
     currency = r.text(meta.get("currency"), "scenario.currency", default="USD")
-    if currency is not None and not (len(currency) == 3 and currency.isalpha() and currency.isupper()):
-        r.error("scenario.currency", f"got {currency!r}; expected a three-letter currency code such as USD")
+    if currency is not None and not (len(currency) == 3 and currency.isascii() and currency.isalpha()
+                                     and currency.isupper()):
+        r.error("scenario.currency",
+                f"got {_number_text(currency)}; expected a three-letter currency code such as USD")
     horizon = r.integer(meta.get("horizon_months"), "scenario.horizon_months", defaults.DEFAULT_HORIZON_MONTHS, 1, 600)
     draws = r.integer(meta.get("draws"), "scenario.draws", defaults.DEFAULT_DRAWS, 1, 100_000_000)
     seed = r.integer(meta.get("seed"), "scenario.seed", defaults.DEFAULT_SEED, 0, 2**63 - 1)
@@ -524,7 +630,8 @@ def from_dict(data: Mapping[str, Any], *, file: str | None = None, name: str | N
     if stage is not None and stage not in stages and not any(
         q.path.startswith(f"stages.{stage}") for q in r.problems
     ):
-        r.error("company.stage", f"got {stage!r}; expected one of: {', '.join(stages)}{_suggest(stage, stages)}")
+        r.error("company.stage", f"got {_number_text(stage)}; expected one of: {_listing(stages)}"
+                f"{_suggest(stage, stages)}")
     company = Company(
         stage=stage,
         starting_cash=r.uncertain(company_raw.get("starting_cash"), "company.starting_cash", "money", default=0),
@@ -582,11 +689,11 @@ def _segment(r: _Reader, name: str, raw: Mapping, touch_models) -> Segment | Non
     if touch is not None and touch not in touch_models and not any(
         q.path.startswith(f"touch_models.{touch}") for q in r.problems
     ):
-        r.error(f"{p}.touch_model", f"got {touch!r}; expected one of: {', '.join(touch_models)}"
+        r.error(f"{p}.touch_model", f"got {_number_text(touch)}; expected one of: {_listing(touch_models)}"
                 f"{_suggest(touch, touch_models)}")
     benchmark = r.text(t.get("benchmark"), f"{p}.benchmark")
     if benchmark is not None and benchmark not in defaults.DEFAULT_THRESHOLDS:
-        r.error(f"{p}.benchmark", f"got {benchmark!r}; expected one of: "
+        r.error(f"{p}.benchmark", f"got {_number_text(benchmark)}; expected one of: "
                 f"{', '.join(defaults.DEFAULT_THRESHOLDS)}{_suggest(benchmark, defaults.DEFAULT_THRESHOLDS)}")
         benchmark = None
     base = defaults.DEFAULT_THRESHOLDS.get(benchmark or name, {})
@@ -622,8 +729,8 @@ def _motion(r: _Reader, name: str, raw: Mapping, segments_raw) -> Motion | None:
     before = len(r.problems)
     segment = r.text(t.get("segment"), f"{p}.segment", required=True)
     if segment is not None and segment not in segments_raw:
-        r.error(f"{p}.segment", f"got {segment!r}; no such segment. Segments: "
-                f"{', '.join(segments_raw) or '(none)'}{_suggest(segment, segments_raw)}")
+        r.error(f"{p}.segment", f"got {_number_text(segment)}; no such segment. Segments: "
+                f"{_listing(segments_raw) or '(none)'}{_suggest(segment, segments_raw)}")
     kind = r.text(t.get("kind"), f"{p}.kind", default=name if name in defaults.MOTION_KINDS else "custom")
     fields = dict(
         cost_per_lead=r.uncertain(t.get("cost_per_lead"), f"{p}.cost_per_lead", "positive_money", required=True),
@@ -651,8 +758,8 @@ def _allocation(r: _Reader, node, path, motions_raw, segments_raw, motions) -> A
         for entry, value in entries.items():
             where = f"{path}.{key}.{entry}"
             if entry not in names:
-                r.error(where, f"no {what} named {entry!r}{_suggest(entry, names)}; "
-                        f"{what}s: {', '.join(names) or '(none)'}")
+                r.error(where, f"no {what} named {_number_text(_shown_key(entry))}{_suggest(entry, names)}; "
+                        f"{what}s: {_listing(names) or '(none)'}")
                 continue
             dist = r.uncertain(value, where, domain)
             if dist is not None:
@@ -720,7 +827,7 @@ def _correlations(r: _Reader, node, draft: Scenario) -> tuple[Correlation, ...]:
         else:
             for b in between:
                 if b not in inputs:
-                    r.error(f"{p}.between", f"no input named {b!r}{_suggest(b, inputs)}")
+                    r.error(f"{p}.between", f"no input named {_number_text(b)}{_suggest(b, inputs)}")
                     ok = False
                 elif inputs[b].is_fixed:
                     r.error(f"{p}.between", f"{b} is a fixed number; only uncertain inputs "
@@ -778,7 +885,7 @@ def _stresses(r: _Reader, node, draft: Scenario) -> dict[str, Stress]:
             if pattern is not None:
                 matched = [q for q in inputs if _fnmatch(q, pattern)]
                 if not matched:
-                    r.error(f"{sp}.input", f"{pattern!r} matches no input{_suggest(pattern, inputs)}")
+                    r.error(f"{sp}.input", f"{_number_text(pattern)} matches no input{_suggest(pattern, inputs)}")
             ops = [k for k in ("scale", "shift", "set") if k in st]
             if len(ops) != 1:
                 r.error(sp, "expected exactly one of scale, shift or set")
@@ -846,7 +953,9 @@ def load(path: str | os.PathLike) -> Scenario:
     path = Path(path)
     file = str(path)
     try:
-        raw = path.read_bytes()
+        raw = _read_scenario_bytes(path)
+    except ScenarioError:
+        raise
     except IsADirectoryError:
         raise ScenarioError([Problem("", "is a folder; expected a scenario file (.toml)")], file=file) from None
     except FileNotFoundError:
@@ -878,6 +987,30 @@ def load(path: str | os.PathLike) -> Scenario:
         return from_dict(data, file=file, name=path.stem)
     except RecursionError:
         raise ScenarioError([Problem("", "nested too deeply to be a scenario")], file=file) from None
+
+
+def _read_scenario_bytes(path: Path) -> bytes:
+    """The file's bytes; refuses devices, pipes and sockets (``/dev/zero`` never ends, a FIFO
+    blocks) and files too large to be a scenario, before reading them."""
+    import stat
+
+    # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(path)
+        if not stat.S_ISREG(mode):
+            raise ScenarioError([Problem("", "is not a regular file (a device, pipe or socket); expected a "
+                                         "scenario file (.toml)")], file=str(path))
+        with os.fdopen(descriptor, "rb", closefd=False) as handle:
+            raw = handle.read(_MAX_FILE_BYTES + 1)
+    finally:
+        os.close(descriptor)
+    if len(raw) > _MAX_FILE_BYTES:
+        raise ScenarioError([Problem("", f"is larger than {_MAX_FILE_BYTES // 2**20} MB; a scenario file is a "
+                                     "few kilobytes: is this the right file?")], file=str(path))
+    return raw
 
 
 def validate_file(path: str | os.PathLike) -> list[Problem]:
