@@ -22,7 +22,6 @@ import contextlib
 import copy
 import datetime
 import io
-import json
 import math
 import os
 import subprocess
@@ -36,9 +35,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from simkit.cli import main
+from tests.toml_writer import dumps, toml_key, toml_value  # noqa: F401
 from simkit.errors import ScenarioError
 from simkit.scenario import Scenario, from_dict
-from simkit.scenario.load import validate_file
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = {p.stem: tomllib.loads(p.read_text()) for p in sorted((ROOT / "scenarios").glob("*.toml"))}
@@ -104,32 +103,6 @@ def problems_at(data, path: tuple) -> list[str]:
 
 
 # -- a TOML writer (inline tables, so any nesting and any key can be written) ---------------
-def toml_key(key) -> str:
-    return json.dumps(str(key), ensure_ascii=False)
-
-
-def toml_value(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf") if math.isinf(value) else repr(value)
-    if isinstance(value, str):
-        return json.dumps(value)  # JSON escapes are TOML escapes (lone surrogates: TOML refuses them)
-    if isinstance(value, (datetime.date, datetime.datetime)):
-        return value.isoformat()
-    if isinstance(value, list):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{toml_key(k)} = {toml_value(v)}" for k, v in value.items()) + " }"
-    raise TypeError(type(value))
-
-
-def dumps(data: dict) -> str:
-    return "".join(f"{toml_key(k)} = {toml_value(v)}\n" for k, v in data.items())
-
-
 def validate_cli(path: Path) -> tuple[int, str]:
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):

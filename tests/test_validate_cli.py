@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import datetime
-import json
 import math
 import random
 import subprocess
@@ -24,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from simkit.cli import main
+from tests.toml_writer import dumps, toml_key, toml_value  # noqa: F401
 from simkit.errors import ScenarioError
 from simkit.scenario import Scenario, from_dict
 from simkit.scenario.load import validate_file
@@ -34,39 +34,6 @@ EXAMPLE_IDS = [p.stem for p in EXAMPLES]
 
 
 # -- a small TOML writer (every value inline, one line per top-level key) ------------------
-def _key(key) -> str:
-    key = str(key)
-    if key and all(c.isascii() and (c.isalnum() or c in "_-") for c in key):
-        return key
-    return json.dumps(key)
-
-
-def toml_value(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, (datetime.date, datetime.datetime, datetime.time)):
-        return value.isoformat()
-    if isinstance(value, list):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{_key(k)} = {toml_value(v)}" for k, v in value.items()) + " }"
-    raise TypeError(type(value))
-
-
-def dumps(data: dict) -> str:
-    return "".join(f"{_key(k)} = {toml_value(v)}\n" for k, v in data.items())
-
-
 def example_data(path: Path) -> dict:
     return tomllib.loads(path.read_text())
 
