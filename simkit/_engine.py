@@ -119,7 +119,7 @@ def run_block(plan: Plan, values: dict[str, np.ndarray], rng: np.random.Generato
     """
     noise = rng is not None
     size = len(next(iter(values.values())))
-    horizon, n_seg, n_mot = plan.horizon, len(plan.segments), len(plan.motions)
+    horizon, n_seg = plan.horizon, len(plan.segments)
     seg = plan.segments
     col = lambda field: _stack(values, [f"segments.{s}.{field}" for s in seg], size)  # noqa: E731
 

@@ -15,7 +15,6 @@ import contextlib
 import copy
 import io
 import json
-import math
 import warnings
 from pathlib import Path
 

@@ -514,7 +514,7 @@ def test_a_segment_can_borrow_another_default_segments_benchmark():
 )
 def test_every_threshold_metric_can_be_set(key, value):
     assert key in THRESHOLD_METRICS
-    data = with_field(f"segments.partners", dict(SEGMENT, thresholds={key: value}))
+    data = with_field("segments.partners", dict(SEGMENT, thresholds={key: value}))
     assert dict(from_dict(data).segments["partners"].thresholds) == {key: float(value)}
 
 

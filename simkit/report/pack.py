@@ -13,7 +13,6 @@ import html
 import io
 import os
 import re
-import tempfile
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
