@@ -20,7 +20,6 @@ import html
 import json
 import math
 import os
-import sys
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,7 +27,7 @@ from pathlib import Path
 
 from ._version import __version__
 from .errors import ScenarioError, SimkitError
-from .run import _prepare_folder, atomic_write, default_output_folder, execute
+from .run import _prepare_folder, atomic_write, default_output_folder, execute, progress_line
 
 __all__ = ["run_batch", "find_scenarios", "BatchResult", "ScenarioOutcome"]
 
@@ -311,9 +310,4 @@ def write_index(out: Path, rows: list[dict], outcomes: list[ScenarioOutcome]) ->
 
 
 def _print_progress(done: int, total: int, name: str) -> None:
-    width = 30
-    filled = int(width * done / total)
-    sys.stderr.write(f"\rbatch [{'#' * filled}{'.' * (width - filled)}] {done}/{total} {name[:30]:<30}")
-    if done >= total:
-        sys.stderr.write("\n")
-    sys.stderr.flush()
+    progress_line("batch", done, total, f"{done}/{total} {name[:30]:<30}")

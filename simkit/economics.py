@@ -114,6 +114,17 @@ def _check_window(window_months: np.ndarray, allow_infinite: bool) -> None:
         raise ValueError(f"window_months must be a whole number of months >= 1, got {bad:g}")
 
 
+def _checked_rates(monthly_churn, monthly_expansion, window_months, allow_infinite: bool):
+    """Churn, expansion and window as float arrays, each checked for its valid range."""
+    churn = _as_float_array(monthly_churn)
+    growth = _as_float_array(monthly_expansion)
+    window = _as_float_array(window_months)
+    _check_range("monthly churn", churn, 0.0, 1.0)
+    _check_range("monthly expansion", growth, -1.0, math.inf, low_inclusive=False)
+    _check_window(window, allow_infinite=allow_infinite)
+    return churn, growth, window
+
+
 def _geometric_sum(log_ratio: np.ndarray, months: np.ndarray) -> np.ndarray:
     """sum_{k=0}^{months-1} ratio**k, given log(ratio); ``months`` may be inf.
 
@@ -309,12 +320,7 @@ def lifetime_value(acv, gross_margin, monthly_churn, monthly_expansion=0.0,
         when the series does not converge (no churn, infinite window, positive
         contribution).
     """
-    churn = _as_float_array(monthly_churn)
-    growth = _as_float_array(monthly_expansion)
-    window = _as_float_array(window_months)
-    _check_range("monthly churn", churn, 0.0, 1.0)
-    _check_range("monthly expansion", growth, -1.0, math.inf, low_inclusive=False)
-    _check_window(window, allow_infinite=True)
+    churn, growth, window = _checked_rates(monthly_churn, monthly_expansion, window_months, allow_infinite=True)
     monthly_margin = _as_float_array(acv) / 12.0 * _as_float_array(gross_margin)
     serve = _as_float_array(serve_cost_per_month)
     monthly_margin, serve, churn, growth, window = np.broadcast_arrays(
@@ -380,12 +386,7 @@ def payback_months(cac, acv, gross_margin, monthly_churn, monthly_expansion=0.0,
     cac_values = _as_float_array(cac)
     if np.any(cac_values < 0):
         raise ValueError(f"cac must be >= 0, got {float(np.ravel(cac_values[cac_values < 0])[0]):g}")
-    churn = _as_float_array(monthly_churn)
-    growth = _as_float_array(monthly_expansion)
-    window = _as_float_array(window_months)
-    _check_range("monthly churn", churn, 0.0, 1.0)
-    _check_range("monthly expansion", growth, -1.0, math.inf, low_inclusive=False)
-    _check_window(window, allow_infinite=False)
+    churn, growth, window = _checked_rates(monthly_churn, monthly_expansion, window_months, allow_infinite=False)
     monthly_margin = _as_float_array(acv) / 12.0 * _as_float_array(gross_margin)
     arrays = np.broadcast_arrays(cac_values, monthly_margin, _as_float_array(serve_cost_per_month),
                                  churn, growth, window)

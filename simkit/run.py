@@ -247,19 +247,24 @@ def format_segment_table(bands, probabilities, currency: str = "USD") -> str:
     return out.getvalue()
 
 
+def progress_line(label: str, done: int, total: int, detail: str) -> None:
+    """Redraw a one-line progress bar on stderr (callers show it only on a terminal)."""
+    width = 30
+    filled = int(width * done / total)
+    sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {detail}")
+    if done >= total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
 class _ProgressBar:
-    """A one-line progress bar on stderr (only shown on a terminal)."""
+    """Progress of one simulation, in draws."""
 
     def __init__(self, label: str):
         self.label = label
 
     def __call__(self, done: int, total: int) -> None:
-        width = 30
-        filled = int(width * done / total)
-        sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} draws")
-        if done >= total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
+        progress_line(self.label, done, total, f"{done:,}/{total:,} draws")
 
 
 def execute(scenario, folder: Path, *, draws=None, seed=None, workers=1, pack=True, progress=None,
