@@ -377,7 +377,10 @@ def run_stress(path, *, suite="standard", target=0.5, reverse=(), threshold="ltv
             raise SimkitError(f"--reverse {item!r}: no segment {segment!r} in {path}; segments: "
                               f"{', '.join(scenario.segments)}")
     folder = _prepare_folder(Path(out) if out else default_output_folder(scenario.name))
-    result = stress(scenario, suite=suite, draws=draws, seed=seed, workers=workers, target_probability=target)
+    # The baseline is simulated once, with its month paths, for both the stress table and the pack.
+    baseline = execute(scenario, folder, draws=draws, seed=seed, workers=workers, pack=False)
+    result = stress(scenario, suite=suite, draws=draws, seed=seed, workers=workers, target_probability=target,
+                    baseline=baseline["results"])
     write_results(result, folder / "stress.nc")
     print(f"{scenario.name}: stress test on {result.attrs['draws']:,} paired draws (common random numbers)")
     for name, description in zip(result["stress"].values, result["stress_description"].values):
@@ -414,8 +417,7 @@ def run_stress(path, *, suite="standard", target=0.5, reverse=(), threshold="ltv
         held = int((grid >= target).sum())
         print(f"\nfrontier: {frontier_args['segment']} / {threshold} holds P >= {target:g} in {held} of {grid.size} "
               f"combinations of {frontier_args['x'][0]} and {frontier_args['y'][0]} (frontier.nc)")
-    files = _add_pages(folder, scenario, stress_result=result, frontier_result=frontier_result, threshold=threshold,
-                       draws=draws, seed=seed, workers=workers)
+    files = _add_pages(folder, baseline, stress_result=result, frontier_result=frontier_result, threshold=threshold)
     print(f"\nwrote stress.nc{', frontier.nc' if frontier_result is not None else ''} and the baseline's "
           f"results.nc, summary.csv and board pack ({len(files)} files) to {folder}/")
     return 0
@@ -453,23 +455,24 @@ def run_compare(paths, *, draws=None, seed=None, workers=1, out=None) -> int:
     scenarios = [load(p) for p in paths]
     folder = _prepare_folder(Path(out) if out else Path("reports") / (
         "compare_" + "_vs_".join(default_output_folder(s.name).name for s in scenarios)))
-    result = compare(scenarios, draws=draws, seed=seed, workers=workers)
+    reference = execute(scenarios[0], folder, draws=draws, seed=seed, workers=workers, pack=False)
+    result = compare(scenarios, draws=draws, seed=seed, workers=workers, reference_results=reference["results"])
     write_results(result, folder / "compare.nc")
     print(f"{len(scenarios)} plans on {result.attrs['draws']:,} paired draws")
     print(format_compare_table(result, scenarios[0].currency))
-    files = _add_pages(folder, scenarios[0], compare_result=result, draws=draws, seed=seed, workers=workers)
+    files = _add_pages(folder, reference, compare_result=result)
     print(f"\nwrote compare.nc and the reference plan's results.nc, summary.csv and board pack "
           f"({len(files)} files) to {folder}/")
     return 0
 
 
-def _add_pages(folder: Path, scenario, *, stress_result=None, compare_result=None, frontier_result=None,
-               threshold: str = "ltv_cac_min", draws=None, seed=None, workers=1) -> list[Path]:
-    """The board pack of ``scenario`` with the analysis pages after the standard ones.
+def _add_pages(folder: Path, done: dict, *, stress_result=None, compare_result=None, frontier_result=None,
+               threshold: str = "ltv_cac_min") -> list[Path]:
+    """The board pack of the baseline with the analysis pages after the standard ones.
 
-    Simulates ``scenario`` exactly as ``simkit run`` would with the same draws, seed and
-    workers (so its futures are the analyses' baseline / reference futures), writes
-    ``results.nc`` and ``summary.csv``, then the pack with: the stress impact, the
+    ``done`` is what :func:`execute` returned for the baseline / reference scenario (its
+    ``results.nc`` and ``summary.csv`` are already written; its futures are the analyses'
+    baseline futures). Writes the pack with: the stress impact, the
     LTV:CAC tornado and the ARR drivers of the baseline (with ``stress_result``), the
     frontier (with ``frontier_result``) and the plan comparison (with ``compare_result``).
     Returns every file written.
@@ -479,7 +482,6 @@ def _add_pages(folder: Path, scenario, *, stress_result=None, compare_result=Non
     from .plots.analysis import analysis_figures
     from .report import write_board_pack
 
-    done = execute(scenario, folder, draws=draws, seed=seed, workers=workers, pack=False)
     results = done["results"]
     drivers = None
     if stress_result is not None:

@@ -17,6 +17,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
 import simkit  # noqa: E402
+import xarray as xr  # noqa: E402
 from simkit import plots  # noqa: E402
 from simkit.plots import _style as st  # noqa: E402
 from simkit.plots.analysis import _signed, input_label, relative_label, stress_label  # noqa: E402
@@ -334,3 +335,18 @@ def test_a_shock_to_one_segment_leaves_another_segments_futures_alone(scenario):
                               draws=200)
     np.testing.assert_array_equal(base["ltv_cac"].sel(segment="smb").values,
                                   shocked["ltv_cac"].sel(segment="smb").values)
+
+
+def test_stress_and_compare_reuse_a_given_baseline_run_exactly():
+    from simkit.scenario import load
+
+    scenario = load("scenarios/pre_pmf_smb.toml")
+    baseline = simkit.simulate(scenario, draws=300, seed=4)
+    fresh = simkit.stress(scenario, suite=None, draws=300, seed=4)
+    reused = simkit.stress(scenario, suite=None, draws=300, seed=4, baseline=baseline)
+    xr.testing.assert_identical(fresh, reused)
+    plans = [scenario, scenario]
+    xr.testing.assert_identical(simkit.compare(plans, draws=300, seed=4),
+                                simkit.compare(plans, draws=300, seed=4, reference_results=baseline))
+    with pytest.raises(ValueError, match="not this scenario's run"):
+        simkit.stress(scenario, suite=None, draws=300, seed=5, baseline=baseline)

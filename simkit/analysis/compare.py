@@ -14,6 +14,7 @@ import numpy as np
 from .._version import __version__
 from ..scenario.model import Scenario
 from ..simulation import simulate
+from .stress import reuse
 from ..summarize import DEFAULT_QUANTILES, _quantile_kernel
 
 __all__ = ["compare", "COMPANY_MEASURES", "SEGMENT_MEASURES"]
@@ -36,7 +37,7 @@ def _never_as_inf(values: np.ndarray, measure: str) -> np.ndarray:
 
 
 def compare(scenarios: Sequence[Scenario], *, draws: int | None = None, seed=None, workers: int = 1,
-            quantiles=DEFAULT_QUANTILES):
+            quantiles=DEFAULT_QUANTILES, reference_results=None):
     """Compare plans draw by draw against the first one.
 
     Parameters
@@ -45,6 +46,9 @@ def compare(scenarios: Sequence[Scenario], *, draws: int | None = None, seed=Non
         The first is the reference (plan A); each other plan is compared with it.
     draws, seed, workers
         As in :func:`simkit.simulate`; default the first scenario's draws and seed.
+    reference_results : xarray.Dataset, optional
+        Results of the first scenario already simulated with these draws and seed, used
+        instead of simulating it again.
 
     Returns
     -------
@@ -66,7 +70,9 @@ def compare(scenarios: Sequence[Scenario], *, draws: int | None = None, seed=Non
     q = np.asarray(quantiles, dtype=float)
     names = _unique_names([s.name for s in scenarios])
     segments = list(dict.fromkeys(seg for s in scenarios for seg in s.segment_names))
-    results = [simulate(s, draws=draws, seed=seed, workers=workers, keep_paths=False) for s in scenarios]
+    results = [reuse(reference_results, s, draws, seed) if i == 0 and reference_results is not None
+               else simulate(s, draws=draws, seed=seed, workers=workers, keep_paths=False)
+               for i, s in enumerate(scenarios)]
 
     def segment_values(ds, measure, segment):
         if segment not in ds["segment"].values:

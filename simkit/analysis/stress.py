@@ -41,7 +41,8 @@ def resolve_stresses(scenario: Scenario, suite: str | None = "standard",
 
 
 def stress(scenario: Scenario, *, suite: str | None = "standard", stresses=None, draws: int | None = None,
-           seed=None, workers: int = 1, target_probability: float = 0.5, quantiles=DEFAULT_QUANTILES):
+           seed=None, workers: int = 1, target_probability: float = 0.5, quantiles=DEFAULT_QUANTILES,
+           baseline=None):
     """Run the baseline and every stress with common random numbers.
 
     Parameters
@@ -56,6 +57,9 @@ def stress(scenario: Scenario, *, suite: str | None = "standard", stresses=None,
         As in :func:`simkit.simulate`; every run shares them.
     target_probability : float, default 0.5
         A threshold whose probability falls below this under a stress is flagged.
+    baseline : xarray.Dataset, optional
+        Results of ``scenario`` already simulated with these draws and seed (e.g. by
+        ``simkit stress`` for the board pack), used instead of simulating it again.
 
     Returns
     -------
@@ -78,9 +82,12 @@ def stress(scenario: Scenario, *, suite: str | None = "standard", stresses=None,
             for s in item.shocks)
     q = np.asarray(quantiles, dtype=float)
     cleared, metric_bands, company_bands = {}, {}, {}
+    run_seed = scenario.seed if seed is None else seed
     for name, variant in runs.items():
-        ds = simulate(variant, draws=draws, seed=scenario.seed if seed is None else seed, workers=workers,
-                      keep_paths=False)
+        if name == "baseline" and baseline is not None:
+            ds = reuse(baseline, scenario, draws, run_seed)
+        else:
+            ds = simulate(variant, draws=draws, seed=run_seed, workers=workers, keep_paths=False)
         cleared[name] = threshold_clearance(ds)
         metric_bands[name] = {m: _band(ds[m].transpose("segment", "draw").values, m, q) for m in KEY_METRICS}
         company_bands[name] = {m: _band(ds[m].values, m, q) for m in _COMPANY_METRICS}
@@ -115,6 +122,19 @@ def stress(scenario: Scenario, *, suite: str | None = "standard", stresses=None,
                         simkit_version=__version__,
                         method="common random numbers: same seed, blocks and per-input streams")
     return result
+
+
+def reuse(results, scenario: Scenario, draws, seed):
+    """Results given by the caller, checked to be the run that would be simulated here."""
+    from ..simulation import seed_sequence
+
+    expected_draws = scenario.draws if draws is None else draws
+    same = (results.attrs.get("scenario_hash") == scenario.content_hash
+            and int(results.attrs.get("draws", -1)) == expected_draws
+            and results.attrs.get("seed_entropy") == str(seed_sequence(seed).entropy))
+    if not same:
+        raise ValueError("the results given are not this scenario's run with these draws and seed")
+    return results
 
 
 def _band(values: np.ndarray, metric: str, q: np.ndarray) -> np.ndarray:
