@@ -26,10 +26,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _kernel, economics
+from . import _kernel, _random, economics
+from .sample import path_key
 
-# The kernel's rng argument must be a Generator even when no noise is drawn.
-_NO_NOISE = np.random.default_rng(0)
+# The kernel's key argument when no noise is drawn.
+_NO_KEY = np.zeros(_random.KEY_WORDS, dtype=np.uint64)
 
 # Variables kept per (draw, segment, month).
 SEGMENT_PATHS = ("customers", "won", "churned", "mrr", "arr", "acquisition_spend", "cs_cost", "coverage")
@@ -53,6 +54,9 @@ class Plan:
     expansion_is_monthly: tuple[bool, ...]
     touch_model: tuple[str, ...]  # per segment
     has_starting_acv: tuple[bool, ...]
+    # Process-noise stream ids: one per motion (leads, wins), then one per segment (churn),
+    # from their names, so adding or shocking one leaves the others' luck as it was.
+    noise_streams: np.ndarray
 
     @classmethod
     def from_scenario(cls, scenario) -> "Plan":
@@ -70,6 +74,7 @@ class Plan:
             expansion_is_monthly=tuple(s.monthly_expansion is not None for s in scenario.segments.values()),
             touch_model=tuple(s.touch_model for s in scenario.segments.values()),
             has_starting_acv=tuple(s.starting_acv is not None for s in scenario.segments.values()),
+            noise_streams=noise_streams(scenario.motion_names, segments),
         )
 
 
@@ -103,8 +108,20 @@ def _allocations(plan: Plan, values: dict[str, np.ndarray], size: int):
     return spend, np.rint(csms)
 
 
-def run_block(plan: Plan, values: dict[str, np.ndarray], rng: np.random.Generator | None,
-              keep_paths: bool = True) -> dict[str, np.ndarray]:
+def noise_streams(motions, segments) -> np.ndarray:
+    """Stream ids of the motions' and then the segments' process noise (distinct)."""
+    ids: list[int] = []
+    for name in [f"motions.{m}" for m in motions] + [f"segments.{s}" for s in segments]:
+        stream, salt = path_key(name), 0
+        while stream in ids:  # a crc32 collision (odds 1 in 4 billion a pair): salt the name
+            salt += 1
+            stream = path_key(f"{name}#{salt}")
+        ids.append(stream)
+    return np.array(ids, dtype=np.int64)
+
+
+def run_block(plan: Plan, values: dict[str, np.ndarray], noise_key: np.ndarray | None,
+              keep_paths: bool = True, first_draw: int = 0) -> dict[str, np.ndarray]:
     """Simulate one block of draws.
 
     Parameters
@@ -112,12 +129,16 @@ def run_block(plan: Plan, values: dict[str, np.ndarray], rng: np.random.Generato
     plan : Plan
     values : dict
         Sampled inputs by dotted path (from :func:`simkit.sample.sample_inputs`).
-    rng : numpy.random.Generator or None
-        Process noise. ``None`` replaces every random count by its expectation.
+    noise_key : numpy.ndarray or None
+        The run's process-noise key (:func:`simkit._random.noise_key`). ``None`` replaces
+        every random count by its expectation.
     keep_paths : bool
         Return the (draw, segment, month) and (draw, month) paths; metrics are always returned.
+    first_draw : int
+        The run's index of the block's first draw: the noise of a draw depends on the key
+        and this index only.
     """
-    noise = rng is not None
+    noise = noise_key is not None
     size = len(next(iter(values.values())))
     horizon, n_seg = plan.horizon, len(plan.segments)
     seg = plan.segments
@@ -163,7 +184,7 @@ def run_block(plan: Plan, values: dict[str, np.ndarray], rng: np.random.Generato
         company_paths = np.zeros((len(COMPANY_PATHS), 1, 1))
     contiguous = lambda a: np.ascontiguousarray(a, dtype=float)  # noqa: E731
     _kernel.simulate_block(
-        rng if noise else _NO_NOISE, noise, horizon, keep_paths,
+        noise, noise_key if noise else _NO_KEY, int(first_draw), plan.noise_streams, horizon, keep_paths,
         contiguous(acv), contiguous(starting_acv), contiguous(margin), contiguous(churn), contiguous(expansion),
         contiguous(account_cost_month), contiguous(csm_cost_month), contiguous(accounts_per_csm),
         contiguous(uncovered_multiplier), contiguous(start_customers),

@@ -14,8 +14,7 @@ Binomial variates are exact (no normal or Poisson approximation):
   about 1.2 uniforms per variate whatever ``n``;
 * ``p > 1/2`` by symmetry, ``n - Binomial(n, 1 - p)``.
 
-Uniforms come from the block's ``numpy.random.Generator`` (PCG64) inside compiled code, so
-the stream is the same object the rest of simkit seeds and records.
+Uniforms come from per-(draw, stream) SFC64 generators kept inline (:mod:`simkit._random`).
 """
 
 from __future__ import annotations
@@ -24,6 +23,8 @@ import math
 
 import numpy as np
 from numba import njit
+
+from ._random import STATE_WORDS, next_double, seed_stream
 
 # Stirling-series corrections log(k!) - [(k + 1/2) log(k + 1) - (k + 1) + log(2 pi) / 2]
 # for k = 0..9 (Hörmann's table); larger k use the series.
@@ -43,15 +44,15 @@ def _stirling_tail(k):
     return (1.0 / 12.0 - (1.0 / 360.0 - inverse2 / 1260.0) * inverse2) * inverse
 
 
-# 1 / k for the inversion's recursion: a multiplication instead of a division per step.
-_RECIPROCALS = np.array([0.0] + [1.0 / k for k in range(1, 257)])
+# 1 / k for the samplers' recursions: a multiplication instead of a division per step.
+_RECIPROCALS = np.array([0.0] + [1.0 / k for k in range(1, 1025)])
 
 
 @njit(cache=True, inline="always")
-def _inversion(rng, n, start, ratio):
+def _inversion(state, n, start, ratio):
     """Inversion given start = (1 - p)^n and ratio = p / (1 - p)."""
     while True:
-        u = rng.random()
+        u = next_double(state)
         k = 0
         f = start
         while u > f:
@@ -65,44 +66,48 @@ def _inversion(rng, n, start, ratio):
 
 
 @njit(cache=True, inline="always")
-def _binomial_inversion(rng, n, p):
-    return _inversion(rng, n, math.exp(n * math.log1p(-p)), p / (1.0 - p))
+def _binomial_inversion(state, n, p):
+    return _inversion(state, n, math.exp(n * math.log1p(-p)), p / (1.0 - p))
 
 
 @njit(cache=True, inline="always")
-def _binomial_btrd(rng, n, p):
-    spq = math.sqrt(n * p * (1.0 - p))
+def _binomial_btrd(state, n, p):
+    return _btrd(state, n, p, math.sqrt(n * p * (1.0 - p)), p / (1.0 - p))
+
+
+@njit(cache=True, inline="always")
+def _btrd(state, n, p, spq, r):
+    """BTRD given sqrt(n p (1 - p)) and r = p / (1 - p). Only the first test's set-up is
+    computed up front, without a division on the way to it: 70-80% of variates are
+    accepted there, and the rest of the set-up would cost more than the variate itself."""
     b = 1.15 + 2.53 * spq
-    return _btrd(rng, n, p, spq, b, -0.0873 + 0.0248 * b + 0.01 * p, n * p + 0.5, 0.92 - 4.2 / b)
-
-
-@njit(cache=True, inline="always")
-def _btrd(rng, n, p, spq, b, a, c, vr):
-    """BTRD given the set-up of its first test. Only that is computed up front: 86% of
-    variates are accepted there, and the rest of the set-up (a logarithm and several
-    divisions) would otherwise cost more than the variate itself."""
-    npq = spq * spq
-    urvr = 0.86 * vr
+    a = -0.0873 + 0.0248 * b + 0.01 * p
+    c = n * p + 0.5
+    # vr = 0.92 - 4.2 / b; v <= 0.86 vr and u = v / vr - 0.43, rearranged so the only
+    # division on the way is the one that scales u.
+    vr_b = 0.92 * b - 4.2
+    scale = b / vr_b
     ready = False
     m = 0
-    r = nr = alpha = 0.0
+    vr = npq = nr = alpha = 0.0
     while True:
-        v = rng.random()
-        if v <= urvr:
-            u = v / vr - 0.43
+        v = next_double(state)
+        if v * b <= 0.86 * vr_b:
+            u = v * scale - 0.43
             return int(math.floor((2.0 * a / (0.5 - abs(u)) + b) * u + c))
         if not ready:
+            vr = vr_b / b
+            npq = spq * spq
             m = int((n + 1) * p)
-            r = p / (1.0 - p)
             nr = (n + 1) * r
             alpha = (2.83 + 5.1 / b) * spq
             ready = True
         if v >= vr:
-            u = rng.random() - 0.5
+            u = next_double(state) - 0.5
         else:
-            u = v / vr - 0.93
+            u = v * scale - 0.93
             u = math.copysign(0.5, u) - u
-            v = vr * rng.random()
+            v = vr * next_double(state)
         us = 0.5 - abs(u)
         k = int(math.floor((2.0 * a / us + b) * u + c))
         if k < 0 or k > n:
@@ -111,17 +116,19 @@ def _btrd(rng, n, p, spq, b, a, c, vr):
         km = abs(k - m)
         if km <= 15:
             # f(k) / f(m) by the recursion f(i) / f(i - 1) = (n + 1) r / i - r.
+            # 1 / i from a table where it has one: a multiplication, not a division, a step.
             f = 1.0
             if m < k:
                 for i in range(m + 1, k + 1):
-                    f *= nr / i - r
+                    f *= (nr * _RECIPROCALS[i] if i < _RECIPROCALS.size else nr / i) - r
             elif m > k:
                 for i in range(k + 1, m + 1):
-                    v *= nr / i - r
+                    v *= (nr * _RECIPROCALS[i] if i < _RECIPROCALS.size else nr / i) - r
             if v <= f:
                 return k
             continue
         v = math.log(v)
+        km = float(km)  # km * km overflows int64 once n p (1 - p) passes about 1e12
         rho = (km / npq) * (((km / 3.0 + 0.625) * km + 1.0 / 6.0) / npq + 0.5)
         t = -km * km / (2.0 * npq)
         if v < t - rho:
@@ -137,7 +144,7 @@ def _btrd(rng, n, p, spq, b, a, c, vr):
 
 
 @njit(cache=True, inline="always")
-def binomial(rng, n, p):
+def binomial(state, n, p):
     """One exact Binomial(n, p) variate (n >= 0 integer, 0 <= p <= 1)."""
     if n <= 0 or p <= 0.0:
         return 0
@@ -148,19 +155,129 @@ def binomial(rng, n, p):
     if flip:
         p = 1.0 - p
     if n * p < 10.0:
-        k = _binomial_inversion(rng, n, p)
+        k = _binomial_inversion(state, n, p)
     else:
-        k = _binomial_btrd(rng, n, p)
+        k = _binomial_btrd(state, n, p)
     return n - k if flip else k
 
 
-# A prepared binomial: the set-up for one (n, p), reused while they do not change (a
-# motion's leads and conversion are the same month after month within a draw).
-_SETUP_SIZE = 9
+# The part of a binomial's set-up that depends on p alone, kept while p does not change (a
+# segment's churn is usually the same month after month within a draw, its customer count
+# never is): p, 1 if sampling 1 - p by symmetry, q = min(p, 1 - p), log(1 - q), q / (1 - q),
+# q (1 - q).
+_RATE_SETUP_SIZE = 6
 
 
 @njit(cache=True, inline="always")
-def prepare_binomial(n, p, setup):
+def prepare_rate(p, setup):
+    setup[0] = p
+    flip = p > 0.5
+    q = 1.0 - p if flip else p
+    setup[1] = 1.0 if flip else 0.0
+    setup[2] = q
+    if 0.0 < q:
+        setup[3] = math.log1p(-q)
+        setup[4] = q / (1.0 - q)
+        setup[5] = q * (1.0 - q)
+
+
+@njit(cache=True, inline="always")
+def binomial_at_rate(state, n, setup):
+    """Binomial(n, p) for the p that ``setup`` was prepared for (see ``prepare_rate``)."""
+    p = setup[0]
+    if n <= 0 or p <= 0.0:
+        return 0
+    if p >= 1.0:
+        return n
+    q = setup[2]
+    if n * q < 10.0:
+        k = _inversion(state, n, math.exp(n * setup[3]), setup[4])
+    else:
+        k = _btrd(state, n, q, math.sqrt(n * setup[5]), setup[4])
+    return n - k if setup[1] == 1.0 else k
+
+
+# A prepared binomial: the set-up for one (n, p), reused while they do not change (a
+# motion's leads and conversion are the same month after month within a draw). Slots: n, p,
+# 1 if sampling 1 - p by symmetry, the method (-1 degenerate, 0 inversion, 1 BTRD, 2 table),
+# then the method's own numbers, then q = min(p, 1 - p).
+_SETUP_SIZE = 9
+
+# A table of the cumulative distribution holds the probabilities that are at least 1e-20
+# of the mode's (what lies beyond, summed, is below 1e-18); at most this many entries.
+TABLE_CAPACITY = 512
+_TABLE_CUT = 1e-20
+# An entry costs about a sixth of what a table lookup saves over BTRD or inversion, so a
+# table is built only when it will serve at least one variate per 6 entries.
+_TABLE_ENTRIES_PER_USE = 6.0
+
+
+@njit(cache=True)
+def _fill_table(n, q, cdf, guide):
+    """Tabulate Binomial(n, q), q <= 1/2, for inversion with a guide table; returns
+    (k of the first entry, index of the first entry, entries), or 0 entries when the
+    distribution is too wide for ``cdf``."""
+    capacity = cdf.size
+    centre = capacity // 2
+    mode = int((n + 1) * q)
+    ratio = q / (1.0 - q)
+    inverse_ratio = (1.0 - q) / q
+    # The pmf relative to the mode's, down then up by its recursion (f(k + 1) / f(k) =
+    # (n - k) / (k + 1) * ratio); normalised at the end, so no factorials are needed.
+    cdf[centre] = 1.0
+    first = centre
+    f = 1.0
+    k = mode
+    while k > 0 and f >= _TABLE_CUT:
+        if first == 0:
+            return 0, 0, 0
+        f *= k * inverse_ratio / (n - k + 1)
+        k -= 1
+        first -= 1
+        cdf[first] = f
+    last = centre
+    f = 1.0
+    k = mode
+    while k < n and f >= _TABLE_CUT:
+        if last == capacity - 1:
+            return 0, 0, 0
+        f *= (n - k) * ratio / (k + 1)
+        k += 1
+        last += 1
+        cdf[last] = f
+    total = 0.0
+    for i in range(first, last + 1):
+        total += cdf[i]
+        cdf[i] = total
+    inverse_total = 1.0 / total
+    for i in range(first, last + 1):
+        cdf[i] *= inverse_total
+    cdf[last] = 1.0  # every u < 1 finds its entry
+    entries = last - first + 1
+    # guide[first + j]: the first entry whose cumulative probability exceeds j / entries.
+    i = first
+    inverse_entries = 1.0 / entries
+    for j in range(entries):
+        threshold = j * inverse_entries
+        while cdf[i] <= threshold:
+            i += 1
+        guide[first + j] = i
+    return mode - (centre - first), first, entries
+
+
+@njit(cache=True, inline="always")
+def _table_variate(state, cdf, guide, offset, first, entries):
+    u = next_double(state)
+    i = guide[first + int(u * entries)]
+    while cdf[i] <= u:
+        i += 1
+    return i - first + offset
+
+
+@njit(cache=True, inline="always")
+def prepare_binomial(n, p, setup, uses, cdf, guide):
+    """Prepare Binomial(n, p) for about ``uses`` variates; ``cdf`` and ``guide`` (both of
+    ``TABLE_CAPACITY``) hold a table when one pays for itself."""
     setup[0] = n
     setup[1] = p
     flip = p > 0.5
@@ -169,44 +286,99 @@ def prepare_binomial(n, p, setup):
     setup[8] = q
     if n <= 0 or p <= 0.0 or p >= 1.0:
         setup[3] = -1.0
-    elif n * q < 10.0:
+        return
+    spq = math.sqrt(n * q * (1.0 - q))
+    # About 19.3 sd wide for a large n q; a small n q has a skewed tail (a dozen entries).
+    expected_entries = 19.3 * spq + 12.0
+    if expected_entries <= _TABLE_ENTRIES_PER_USE * uses and expected_entries < TABLE_CAPACITY:
+        offset, first, entries = _fill_table(n, q, cdf, guide)
+        if entries > 0:
+            setup[3] = 2.0
+            setup[4] = offset
+            setup[5] = first
+            setup[6] = entries
+            return
+    if n * q < 10.0:
         setup[3] = 0.0
         setup[4] = math.exp(n * math.log1p(-q))
         setup[5] = q / (1.0 - q)
     else:
         setup[3] = 1.0
-        spq = math.sqrt(n * q * (1.0 - q))
-        b = 1.15 + 2.53 * spq
         setup[4] = spq
-        setup[5] = b
-        setup[6] = -0.0873 + 0.0248 * b + 0.01 * q
-        setup[7] = 0.92 - 4.2 / b
+        setup[5] = q / (1.0 - q)
 
 
 @njit(cache=True, inline="always")
-def prepared_binomial(rng, setup):
+def prepared_binomial(state, setup, cdf, guide):
     """One Binomial variate for the (n, p) that ``setup`` was prepared for."""
+    # One exit only: numba inlines this into the month loop, where early returns cost
+    # LLVM the register allocation of the whole loop (three times slower).
     n = np.int64(setup[0])
     method = setup[3]
-    if method < 0.0:
-        return 0 if (n <= 0 or setup[1] <= 0.0) else n
-    if method == 0.0:
-        k = _inversion(rng, n, setup[4], setup[5])
-    else:
-        q = setup[8]
-        k = _btrd(rng, n, q, setup[4], setup[5], setup[6], n * q + 0.5, setup[7])
+    if method == 2.0:
+        k = _table_variate(state, cdf, guide, np.int64(setup[4]), np.int64(setup[5]), np.int64(setup[6]))
+    elif method == 1.0:
+        k = _btrd(state, n, setup[8], setup[4], setup[5])
+    elif method == 0.0:
+        k = _inversion(state, n, setup[4], setup[5])
+    else:  # degenerate: n <= 0, p = 0 or p = 1 (q = 0, flipped when p = 1)
+        k = 0
     return n - k if setup[2] == 1.0 else k
 
 
+# Trials in one binomial: int64 holds 9.2e18. More leads or customers than that (a budget of
+# trillions at a millionth of a dollar a lead) are drawn in pieces of this size (a sum of
+# binomials with one rate is a binomial). Counts are float64: above 2**53 they are whole
+# numbers rounded to double precision.
+_MOST_TRIALS = 2.0**62
+
+
 @njit(cache=True)
-def binomial_array(rng, n, p, out):
-    """Fill ``out`` with Binomial(n[i], p[i]) (a test hook for the samplers)."""
+def _binomial_beyond_int64(state, trials, p):
+    """Binomial(trials, p) for a float count of trials of any size (a rare path, kept out of
+    line so it costs the month loop nothing)."""
+    successes = 0.0
+    while trials > 0.0:
+        piece = min(trials, _MOST_TRIALS)
+        successes += float(binomial(state, np.int64(piece), p))
+        trials -= piece
+    return successes
+
+
+@njit(cache=True)
+def binomial_array(key, n, p, out):
+    """Fill ``out`` with Binomial(n[i], p[i]), element i from stream (i, 0) of ``key``
+    (a test hook for the samplers)."""
+    state = np.zeros(STATE_WORDS, dtype=np.uint64)
     for i in range(out.size):
-        out[i] = binomial(rng, n[i], p[i])
+        seed_stream(state, key, i, 0)
+        out[i] = binomial(state, n[i], p[i])
 
 
 @njit(cache=True)
-def simulate_block(rng, noise, horizon, keep_paths,
+def binomial_stream(key, n, p, uses, out):
+    """Fill ``out`` with Binomial(n[i], p) drawn one after another from one stream, through
+    the cached set-ups the kernel uses: ``prepare_rate`` when n varies, ``prepare_binomial``
+    for ``uses`` variates when it does not (a test hook for the samplers)."""
+    state = np.zeros(STATE_WORDS, dtype=np.uint64)
+    seed_stream(state, key, 0, 0)
+    rate = np.zeros(_RATE_SETUP_SIZE)
+    prepare_rate(p, rate)
+    fixed = np.zeros(_SETUP_SIZE)
+    fixed[0] = -1.0
+    cdf = np.zeros(TABLE_CAPACITY)
+    guide = np.zeros(TABLE_CAPACITY, dtype=np.int64)
+    for i in range(out.size):
+        if n[i] == n[0]:
+            if fixed[0] != n[i]:
+                prepare_binomial(n[i], p, fixed, uses, cdf, guide)
+            out[i] = prepared_binomial(state, fixed, cdf, guide)
+        else:
+            out[i] = binomial_at_rate(state, n[i], rate)
+
+
+@njit(cache=True)
+def simulate_block(noise, key, first_draw, streams, horizon, keep_paths,
                    acv, starting_acv, margin, churn, expansion, account_cost, csm_cost, accounts_per_csm,
                    uncovered_multiplier, start_customers,
                    cost_per_lead, conversion, sales_cost, lag, motion_segment,
@@ -218,8 +390,12 @@ def simulate_block(rng, noise, horizon, keep_paths,
     revenue, CS cost, revenue of the last month. ``company`` (draw, 3): runway, lowest
     cash, final cash. ``segment_paths`` (8, draw, segment, month) and ``company_paths``
     (3, draw, month) are written only when ``keep_paths``. See ``_engine`` for the order of
-    events; the process-noise stream is consumed draw by draw, month by month, motions
-    then segments.
+    events.
+
+    Process noise (when ``noise``): draw ``d`` of the block is draw ``first_draw + d`` of
+    the run, and its motion ``j`` draws leads and wins from stream ``streams[j]`` and its
+    segment ``s`` draws churn from stream ``streams[n_motions + s]``, each stream seeded
+    from (``key``, draw, stream id) by :func:`simkit._random.seed_stream`.
     """
     n_draws, n_segments = acv.shape
     n_motions = cost_per_lead.shape[1]
@@ -236,15 +412,23 @@ def simulate_block(rng, noise, horizon, keep_paths,
     # The draw's running totals live in a small local array and are copied out once.
     running = np.zeros((n_segments, 7))
     won_setup = np.zeros((n_motions, _SETUP_SIZE))
+    won_cdf = np.zeros((n_motions, TABLE_CAPACITY))
+    won_guide = np.zeros((n_motions, TABLE_CAPACITY), dtype=np.int64)
+    churn_setup = np.zeros((n_segments, _RATE_SETUP_SIZE))
+    state = np.zeros((n_motions + n_segments, STATE_WORDS), dtype=np.uint64)
 
     for d in range(n_draws):
         arrivals[:, :] = 0.0
         closing[:, :] = 0.0
         running[:, :] = 0.0
         won_setup[:, 0] = -1.0  # nothing prepared for this draw yet
+        churn_setup[:, 0] = -1.0
+        if noise:
+            for i in range(n_motions + n_segments):
+                seed_stream(state[i], key, first_draw + d, streams[i])
         starting_arr = 0.0
         for s in range(n_segments):
-            active[s] = math.floor(start_customers[d, s] + 0.5) if noise else start_customers[d, s]
+            active[s] = np.floor(start_customers[d, s] + 0.5) if noise else start_customers[d, s]
             mrr[s] = active[s] * starting_acv[d, s] / 12.0
             starting_arr += 12.0 * mrr[s]
         stage = starting_stage
@@ -265,15 +449,23 @@ def simulate_block(rng, noise, horizon, keep_paths,
                 spend = spend_by_stage[d, stage, j]
                 leads = spend / cost_per_lead[d, j]
                 if noise:
-                    whole = math.floor(leads)
-                    if leads - whole > 0.0 and rng.random() < leads - whole:
-                        whole += 1.0
-                    # int64 holds up to 9.2e18 leads; beyond that (a budget of trillions at a
-                    # millionth of a dollar a lead) the count is capped, not wrapped around.
-                    whole = min(whole, 4.0e18)
+                    # A fractional lead is a lead with probability equal to the fraction, so
+                    # wins are Binomial(whole leads, conversion) plus one more with
+                    # probability fraction x conversion: the whole-lead count, and with it
+                    # the prepared sampler, stays the same month after month.
+                    whole = np.floor(leads)  # a float: math.floor would be an int64
+                    fraction = leads - whole
+                    extra = 0.0
+                    if whole > _MOST_TRIALS:
+                        extra = _binomial_beyond_int64(state[j], whole - _MOST_TRIALS, conversion[d, j])
+                        whole = _MOST_TRIALS
                     if won_setup[j, 0] != whole or won_setup[j, 1] != conversion[d, j]:
-                        prepare_binomial(np.int64(whole), conversion[d, j], won_setup[j])
-                    won = float(prepared_binomial(rng, won_setup[j]))
+                        prepare_binomial(np.int64(whole), conversion[d, j], won_setup[j], horizon - t,
+                                         won_cdf[j], won_guide[j])
+                    won = float(prepared_binomial(state[j], won_setup[j], won_cdf[j], won_guide[j]))
+                    if fraction > 0.0 and next_double(state[j]) < fraction * conversion[d, j]:
+                        won += 1.0
+                    won += extra
                 else:
                     won = leads * conversion[d, j]
                 lands = t + lag[d, j]
@@ -297,7 +489,12 @@ def simulate_block(rng, noise, horizon, keep_paths,
                 cs_cost = csms * csm_cost[d, s] + active[s] * account_cost[d, s]
                 monthly_churn = min(1.0, churn[d, s] * (coverage + (1.0 - coverage) * uncovered_multiplier[d, s]))
                 if noise:
-                    churned = float(binomial(rng, np.int64(active[s]), monthly_churn))
+                    if churn_setup[s, 0] != monthly_churn:
+                        prepare_rate(monthly_churn, churn_setup[s])
+                    if active[s] <= _MOST_TRIALS:
+                        churned = float(binomial_at_rate(state[n_motions + s], np.int64(active[s]), churn_setup[s]))
+                    else:
+                        churned = _binomial_beyond_int64(state[n_motions + s], active[s], monthly_churn)
                 else:
                     churned = active[s] * monthly_churn
                 revenue = mrr[s]

@@ -30,7 +30,7 @@ _PARAMETERS = 0
 _CORRELATED = 1
 
 
-def _path_key(path: str) -> int:
+def path_key(path: str) -> int:
     # crc32 is stable across Python runs (unlike hash()), so streams are reproducible.
     return zlib.crc32(path.encode())
 
@@ -38,7 +38,7 @@ def _path_key(path: str) -> int:
 def input_stream(seed_sequence: np.random.SeedSequence, block: int, path: str) -> np.random.Generator:
     """The Generator that feeds one input (dotted ``path``) in one block of draws."""
     child = np.random.SeedSequence(
-        seed_sequence.entropy, spawn_key=(*seed_sequence.spawn_key, block, _PARAMETERS, _path_key(path))
+        seed_sequence.entropy, spawn_key=(*seed_sequence.spawn_key, block, _PARAMETERS, path_key(path))
     )
     return np.random.Generator(np.random.PCG64(child))
 
@@ -91,7 +91,7 @@ def sample_inputs(
     uniforms: dict[str, np.ndarray] = {}
     if scenario.correlations:
         names, matrix = correlation_matrix(scenario.correlations)
-        key = _path_key("|".join(sorted(names)))
+        key = path_key("|".join(sorted(names)))
         child = np.random.SeedSequence(
             seed_sequence.entropy, spawn_key=(*seed_sequence.spawn_key, block, _CORRELATED, key)
         )

@@ -17,7 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
-from . import _engine
+from . import _engine, _random
 from ._version import __version__
 from .sample import sample_inputs
 from .errors import SimkitError
@@ -29,7 +29,9 @@ __all__ = ["simulate", "BLOCK_DRAWS", "seed_sequence"]
 #: is recorded in every Dataset's attributes.
 BLOCK_DRAWS = 8192
 
-_PROCESS_NOISE = 2  # spawn-key tag of a block's process-noise stream (0, 1: parameters)
+# Spawn key of the process-noise key: the parameter streams' keys start with a block number
+# (0, 1, 2, ...), which never reaches this.
+_PROCESS_NOISE = 2**32 + 2
 
 
 def seed_sequence(seed) -> np.random.SeedSequence:
@@ -47,9 +49,10 @@ def _blocks(draws: int) -> list[tuple[int, int, int]]:
     return [(k, start, min(BLOCK_DRAWS, draws - start)) for k, start in enumerate(range(0, draws, BLOCK_DRAWS))]
 
 
-def _noise_stream(root: np.random.SeedSequence, block: int) -> np.random.Generator:
-    child = np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, block, _PROCESS_NOISE))
-    return np.random.Generator(np.random.PCG64(child))
+def noise_key(root: np.random.SeedSequence) -> np.ndarray:
+    """The run's process-noise key: every draw's noise is a function of it and the draw's
+    index (:mod:`simkit._random`), whatever block the draw falls in."""
+    return _random.noise_key(np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, _PROCESS_NOISE)))
 
 
 def _run_blocks(scenario: Scenario, root: np.random.SeedSequence, blocks, noise: bool, path_draws: int):
@@ -57,10 +60,11 @@ def _run_blocks(scenario: Scenario, root: np.random.SeedSequence, blocks, noise:
     plan = _engine.Plan.from_scenario(scenario)
     uncertain = list(scenario.uncertain_inputs())
     friendly = _friendly_paths(scenario)
+    key = noise_key(root) if noise else None
     results = []
     for k, start, size in blocks:
         values = sample_inputs(scenario, size, root, k)
-        out = _engine.run_block(plan, values, _noise_stream(root, k) if noise else None, start < path_draws)
+        out = _engine.run_block(plan, values, key, start < path_draws, first_draw=start)
         for path in friendly:
             out[f"_input:{path}"] = values[path]
         out["_sampled"] = np.stack([values[p] for p in uncertain], axis=1) if uncertain else np.zeros((size, 0))

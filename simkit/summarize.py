@@ -223,7 +223,7 @@ def variance_split(source, *, metrics=("ltv_cac", "cac", "payback_months", "arr"
     from .sample import sample_inputs
     from .scenario.load import from_dict
     from .scenario.model import Scenario
-    from .simulation import seed_sequence
+    from .simulation import noise_key, seed_sequence
 
     if isinstance(source, Scenario):
         scenario = source
@@ -241,8 +241,9 @@ def variance_split(source, *, metrics=("ltv_cac", "cac", "payback_months", "arr"
     values = sample_inputs(scenario, outer_draws, split_root, 0)
     tiled = {path: np.repeat(v, replicates) for path, v in values.items()}
     plan = _engine.Plan.from_scenario(scenario)
-    noise = np.random.Generator(np.random.PCG64(split_root.spawn(1)[0]))
-    out = _engine.run_block(plan, tiled, noise, keep_paths="arr" in metrics)
+    # Row i of the tiled block gets the noise of "draw" i under the split's own key: every
+    # replicate of every parameter draw has luck of its own.
+    out = _engine.run_block(plan, tiled, noise_key(split_root), keep_paths="arr" in metrics)
     segments = list(scenario.segment_names)
     rng = np.random.Generator(np.random.PCG64(split_root.spawn(2)[1]))
     resamples = rng.integers(0, outer_draws, size=(bootstrap, outer_draws))

@@ -324,12 +324,9 @@ def test_axes_helpers_return_axes(churn_result):
     assert isinstance(plots.stress_impact(churn_result, ax=ax), Axes)
 
 
-@pytest.mark.xfail(strict=True, reason="known engine limitation: process noise is one stream per block, consumed "
-                   "draw after draw and segment after segment (simkit/_kernel.py simulate_block, "
-                   "simkit/simulation.py _noise_stream), so a shock to one segment's rates re-draws the luck "
-                   "of every segment and of every later draw; remove this marker when noise is keyed per "
-                   "draw and segment")
 def test_a_shock_to_one_segment_leaves_another_segments_futures_alone(scenario):
+    # Process noise is keyed by (draw, segment or motion): the shocked segment's luck may
+    # change, no other's does (this scenario has no stage or cash feedback between them).
     base = simkit.simulate(scenario, draws=200)
     shocked = simkit.simulate(apply_shock(scenario, Shock("segments.mid_market.annual_churn", "scale", 1.5)),
                               draws=200)

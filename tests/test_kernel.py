@@ -1,23 +1,72 @@
-"""The compiled binomial sampler against scipy.stats.binom: an independent implementation.
+"""The compiled binomial samplers against scipy.stats.binom: an independent implementation.
 
-Each regime of the sampler (inversion, BTRD, symmetry for p > 1/2, the edges) is checked
-by a chi-square goodness-of-fit test on the exact pmf, and by mean and variance within
-four Monte Carlo standard errors.
+Each regime of the samplers (inversion, BTRD, the guide table, symmetry for p > 1/2, the
+edges) and each way the kernel calls them (a fresh set-up, a set-up prepared for one
+(n, p), a set-up prepared for one p with n changing) is checked by a chi-square
+goodness-of-fit test on the exact pmf, and by mean and variance within four Monte Carlo
+standard errors.
 """
 
 import numpy as np
 import pytest
 from scipy import stats
 
-from simkit._kernel import binomial_array
+from simkit import _kernel
+from simkit._kernel import binomial_array, binomial_stream
+from simkit._random import noise_key
 
 SIZE = 200_000
 
 
+def _key(seed):
+    return noise_key(np.random.SeedSequence(seed))
+
+
 def _draw(n, p, seed=0, size=SIZE):
+    """Element i from stream (draw i) of the key: a fresh set-up every time."""
     out = np.empty(size, dtype=np.int64)
-    binomial_array(np.random.default_rng(seed), np.full(size, n, np.int64), np.full(size, p), out)
+    binomial_array(_key(seed), np.full(size, n, np.int64), np.full(size, p), out)
     return out
+
+
+def _draw_prepared(n, p, uses, seed=0, size=SIZE):
+    """One stream, one (n, p) prepared for ``uses`` variates (the kernel's wins)."""
+    out = np.empty(size, dtype=np.int64)
+    binomial_stream(_key(seed), np.full(size, n, np.int64), p, uses, out)
+    return out
+
+
+def _draw_at_rate(n, p, seed=0, size=SIZE):
+    """One stream, p prepared, n different from the first element's (the kernel's churn)."""
+    out = np.empty(size + 1, dtype=np.int64)
+    trials = np.full(size + 1, n, np.int64)
+    trials[0] = n + 1
+    binomial_stream(_key(seed), trials, p, 1, out)
+    return out[1:]
+
+
+def _assert_binomial(draws, n, p):
+    size = draws.size
+    mean, var = n * p, n * p * (1 - p)
+    # Mean within 4 standard errors; variance within 4 SE of the sample variance.
+    assert abs(draws.mean() - mean) < 4 * np.sqrt(var / size)
+    fourth = var * (1 + 3 * (n - 2) * p * (1 - p))  # 4th central moment of a binomial
+    assert abs(draws.var(ddof=1) - var) < 4 * np.sqrt((fourth - var**2) / size)
+    # Chi-square on bins holding at least 20 expected draws; the tails pooled.
+    dist = stats.binom(n, p)
+    low, high = int(dist.ppf(1e-4)), int(dist.ppf(1 - 1e-4))
+    edges = np.arange(low, high + 1)
+    expected = dist.pmf(edges) * size
+    expected[0] += dist.cdf(low - 1) * size
+    expected[-1] += dist.sf(high) * size
+    observed = np.bincount(np.clip(draws, low, high) - low, minlength=len(edges))
+    keep = expected >= 20
+    obs = np.append(observed[keep], observed[~keep].sum())
+    exp = np.append(expected[keep], expected[~keep].sum())
+    if exp[-1] == 0:
+        obs, exp = obs[:-1], exp[:-1]
+    exp *= obs.sum() / exp.sum()
+    assert stats.chisquare(obs, exp).pvalue > 1e-3
 
 
 @pytest.mark.parametrize(
@@ -35,27 +84,61 @@ def _draw(n, p, seed=0, size=SIZE):
     ],
 )
 def test_binomial_matches_the_exact_distribution(n, p):
-    draws = _draw(n, p, seed=n)
-    mean, var = n * p, n * p * (1 - p)
-    # Mean within 4 standard errors; variance within 4 SE of the sample variance.
-    assert abs(draws.mean() - mean) < 4 * np.sqrt(var / SIZE)
-    fourth = var * (1 + 3 * (n - 2) * p * (1 - p))  # 4th central moment of a binomial
-    assert abs(draws.var(ddof=1) - var) < 4 * np.sqrt((fourth - var**2) / SIZE)
-    # Chi-square on bins holding at least 20 expected draws; the tails pooled.
-    dist = stats.binom(n, p)
-    low, high = int(dist.ppf(1e-4)), int(dist.ppf(1 - 1e-4))
-    edges = np.arange(low, high + 1)
-    expected = dist.pmf(edges) * SIZE
-    expected[0] += dist.cdf(low - 1) * SIZE
-    expected[-1] += dist.sf(high) * SIZE
-    observed = np.bincount(np.clip(draws, low, high) - low, minlength=len(edges))
-    keep = expected >= 20
-    obs = np.append(observed[keep], observed[~keep].sum())
-    exp = np.append(expected[keep], expected[~keep].sum())
-    if exp[-1] == 0:
-        obs, exp = obs[:-1], exp[:-1]
-    exp *= obs.sum() / exp.sum()
-    assert stats.chisquare(obs, exp).pvalue > 1e-3
+    _assert_binomial(_draw(n, p, seed=n), n, p)
+
+
+@pytest.mark.parametrize(
+    "n, p, uses, method",
+    [
+        (2_000, 0.1, 60, 2.0),  # table: the reference model's SMB wins
+        (150, 0.3, 60, 2.0),  # table
+        (20, 0.2, 60, 2.0),  # table, small n p
+        (240, 0.006, 60, 2.0),  # table, a skewed pmf
+        (1_000, 0.9, 60, 2.0),  # table by symmetry
+        (2_000, 0.1, 1, 1.0),  # one use: BTRD prepared
+        (50, 0.1, 1, 0.0),  # one use: inversion prepared
+        (20, 0.7, 1, 0.0),  # inversion by symmetry
+        (100_000, 0.3, 60, 1.0),  # too wide for a table
+    ],
+)
+def test_prepared_binomial_matches_the_exact_distribution(n, p, uses, method):
+    setup = np.zeros(_kernel._SETUP_SIZE)
+    _kernel.prepare_binomial(n, p, setup, uses, np.zeros(_kernel.TABLE_CAPACITY),
+                             np.zeros(_kernel.TABLE_CAPACITY, dtype=np.int64))
+    assert setup[3] == method  # the regime this case is meant to exercise
+    _assert_binomial(_draw_prepared(n, p, uses, seed=n + 1), n, p)
+
+
+@pytest.mark.parametrize("n, p", [(5, 0.3), (99, 0.1), (101, 0.1), (10_000, 0.018), (2_500, 0.01), (1_000, 0.9)])
+def test_binomial_at_a_prepared_rate_matches_the_exact_distribution(n, p):
+    _assert_binomial(_draw_at_rate(n, p, seed=n + 2), n, p)
+
+
+@pytest.mark.parametrize("n", [10**13, 10**15, 2**62])
+def test_binomial_with_trillions_of_trials_stays_in_its_bulk(n):
+    """Beyond about 1e12 trials BTRD's squeeze squared an int64 and overflowed (it accepted
+    values thousands of sd out): standardised draws must look standard normal."""
+    p = 0.08
+    draws = _draw(n, p, seed=7, size=40_000).astype(float)
+    z = (draws - n * p) / np.sqrt(n * p * (1 - p))
+    assert np.abs(z).max() < 6
+    assert abs(z.mean()) < 4 / np.sqrt(z.size)
+    assert abs(z.std() - 1) < 4 * np.sqrt(0.5 / z.size)
+    assert stats.kstest(z, "norm").pvalue > 1e-3
+
+
+def test_table_sampler_tabulates_the_exact_pmf():
+    """The guide table's cumulative probabilities against scipy's cdf."""
+    for n, p in [(2_000, 0.1), (20, 0.2), (240, 0.006)]:
+        cdf = np.zeros(_kernel.TABLE_CAPACITY)
+        guide = np.zeros(_kernel.TABLE_CAPACITY, dtype=np.int64)
+        offset, first, entries = _kernel._fill_table(n, p, cdf, guide)
+        k = offset + np.arange(entries)
+        np.testing.assert_allclose(cdf[first:first + entries], stats.binom.cdf(k, n, p), rtol=0, atol=1e-13)
+        # the guide points at the first entry whose cumulative probability passes j / entries
+        thresholds = np.arange(entries) / entries
+        expected_guide = first + np.searchsorted(cdf[first:first + entries], thresholds, side="right")
+        np.testing.assert_array_equal(guide[first:first + entries], expected_guide)
 
 
 def test_binomial_edges():
@@ -66,5 +149,13 @@ def test_binomial_edges():
     assert draws.min() >= 0 and draws.max() <= 7
 
 
-def test_same_generator_state_same_draws():
+def test_same_key_same_draws_other_key_other_draws():
     np.testing.assert_array_equal(_draw(2_000, 0.1, seed=3, size=1_000), _draw(2_000, 0.1, seed=3, size=1_000))
+    assert not np.array_equal(_draw(2_000, 0.1, seed=3, size=1_000), _draw(2_000, 0.1, seed=4, size=1_000))
+
+
+def test_streams_of_neighbouring_draws_are_uncorrelated():
+    """Stream i feeds element i: neighbouring streams must not move together."""
+    draws = _draw(2_000, 0.1, seed=11).astype(float)
+    correlation = np.corrcoef(draws[:-1], draws[1:])[0, 1]
+    assert abs(correlation) < 4 / np.sqrt(draws.size)
