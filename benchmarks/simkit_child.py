@@ -4,7 +4,7 @@ Run: python benchmarks/simkit_child.py --draws 100000 --workers 2 --seed 1 [--ke
 Prints one JSON line with the bands and the in-process timings.
 
 The timed runs use simkit's default outputs (``keep_paths=None``: per-draw metrics for
-every draw, month paths for the first draws that fit in about 200 MB). Customers at month
+every draw, month paths for the first draws that fit in about 80 MB). Customers at month
 60 is a month path: it is reported only when every draw kept its path (``--keep-paths``
 forces that; run.py uses it once, untimed, for the customers check). The timed bands cover
 company and segment ARR at month 60 and customers won over the 60 months.

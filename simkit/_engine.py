@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _kernel, _random, economics
+from ._memory import allocate
 from .sample import path_key
 
 # The kernel's key argument when no noise is drawn.
@@ -173,12 +174,13 @@ def run_block(plan: Plan, values: dict[str, np.ndarray], noise_key: np.ndarray |
     cash_start = np.ascontiguousarray(values["company.starting_cash"], dtype=float)
     n_stages = len(plan.stages)
 
-    totals = np.zeros((size, n_seg, 7))
-    company = np.zeros((size, 3))
-    stage_reached = np.zeros((size, n_stages))
+    # Every element of these is written by the kernel.
+    totals = allocate((size, n_seg, 7), float)
+    company = np.empty((size, 3))
+    stage_reached = np.empty((size, n_stages))
     if keep_paths:
-        segment_paths = np.zeros((len(SEGMENT_PATHS), size, n_seg, horizon))
-        company_paths = np.zeros((len(COMPANY_PATHS), size, horizon))
+        segment_paths = allocate((len(SEGMENT_PATHS), size, n_seg, horizon), float)
+        company_paths = allocate((len(COMPANY_PATHS), size, horizon), float)
     else:
         segment_paths = np.zeros((len(SEGMENT_PATHS), 1, 1, 1))
         company_paths = np.zeros((len(COMPANY_PATHS), 1, 1))

@@ -9,7 +9,6 @@ computes which chunk, cannot change a single bit of the result.
 from __future__ import annotations
 
 import json
-import mmap
 import multiprocessing
 import os
 import sys
@@ -19,6 +18,7 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 
 from . import _engine, _random
+from ._memory import allocate
 from ._version import __version__
 from .sample import sample_inputs
 from .errors import SimkitError
@@ -60,14 +60,12 @@ def _run_blocks(scenario: Scenario, root: np.random.SeedSequence, blocks, noise:
     """Simulate whole blocks; paths are kept only for draws below ``path_draws``."""
     plan = _engine.Plan.from_scenario(scenario)
     uncertain = list(scenario.uncertain_inputs())
-    friendly = _friendly_paths(scenario)
     key = noise_key(root) if noise else None
     results = []
     for k, start, size in blocks:
         values = sample_inputs(scenario, size, root, k)
         out = _engine.run_block(plan, values, key, start < path_draws, first_draw=start)
-        for path in friendly:
-            out[f"_input:{path}"] = values[path]
+        # The uncertain inputs, once: the input_* variables are assembled from them.
         out["_sampled"] = np.stack([values[p] for p in uncertain], axis=1) if uncertain else np.zeros((size, 0))
         results.append((start, size, out))
     return results
@@ -87,23 +85,6 @@ def _shared_chunk_worker(args):
     for start, size, out in _chunk_worker(args):
         _SHARED_COLLECTOR.add(start, size, out)
     return sum(size for _, _, size in args[2])
-
-
-def allocate(shape: tuple[int, ...], dtype, shared: bool = False) -> np.ndarray:
-    """An uninitialised array whose memory is mapped in one go.
-
-    Touching fresh memory page by page costs a page fault per 4 KiB, which on virtual
-    machines costs more than writing the page (8 us a page measured here, against 0.3 us
-    for the whole page mapped up front with MAP_POPULATE). ``shared`` memory is also
-    seen by processes forked afterwards.
-    """
-    dtype = np.dtype(dtype)
-    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    populate = getattr(mmap, "MAP_POPULATE", 0)
-    if nbytes == 0 or not hasattr(mmap, "MAP_ANONYMOUS") or (not shared and (not populate or nbytes < 1 << 20)):
-        return np.empty(shape, dtype=dtype)
-    flags = (mmap.MAP_SHARED if shared else mmap.MAP_PRIVATE) | mmap.MAP_ANONYMOUS | populate
-    return np.frombuffer(mmap.mmap(-1, nbytes, flags=flags), dtype=dtype).reshape(shape)
 
 
 class _Collector:
@@ -138,7 +119,7 @@ class _Collector:
 
 def path_draws_for(scenario: Scenario, draws: int, keep_paths) -> int:
     """How many draws keep their month-by-month paths: all (True), none (False), the first
-    N (an int), or by default as many as fit in about 200 MB (at least 500)."""
+    N (an int), or by default as many as fit in about 80 MB (at least 500)."""
     if keep_paths is True:
         return draws
     if keep_paths is False:
@@ -152,9 +133,10 @@ def path_draws_for(scenario: Scenario, draws: int, keep_paths) -> int:
     return min(draws, int(keep_paths))
 
 
-# Month-by-month values kept by default: 25 million (200 MB of float64), but never paths
-# of fewer than 500 draws (a fan chart needs that many; 50 segments x 240 months: 390 MB).
-_PATH_VALUES_BUDGET = 25_000_000
+# Month-by-month values kept by default: 10 million (80 MB of float64, 6,000 draws of the
+# benchmark's 3 segments over 60 months), but never paths of fewer than 500 draws (a fan
+# chart needs that many; 50 segments x 240 months: 390 MB).
+_PATH_VALUES_BUDGET = 10_000_000
 _MIN_PATH_DRAWS = 500
 
 
@@ -189,7 +171,7 @@ def simulate(
     keep_paths : bool, int or None, default None
         Which draws keep their month-by-month paths (customers, ARR, cash ...): ``True``
         all, ``False`` none, an int the first that many. ``None`` keeps all draws when
-        they fit in about 200 MB and otherwise the first ones that do (at least 500):
+        they fit in about 80 MB and otherwise the first ones that do (at least 500):
         plenty for fan charts, while per-draw metrics are kept for every draw. When
         fewer than all draws keep paths, path variables use the dimension ``path_draw``
         instead of ``draw``; the ``paths_kept_draws`` attribute says how many.
@@ -381,21 +363,37 @@ def _assemble(scenario: Scenario, collector: _Collector, root, draws: int, proce
         for name in _engine.COMPANY_PATHS:
             data[name] = ((path_dim, "month"), cat(name))
 
-    # Sampled inputs, in the shape an analyst thinks of them.
-    inputs = {k.split(":", 1)[1]: v for k, v in collector.arrays.items() if k.startswith("_input:")}
-    for field in _SEGMENT_INPUT_FIELDS:
-        columns = [inputs.get(f"segments.{s}.{field}") for s in segments]
-        if any(c is not None for c in columns):
-            stacked = np.stack([c if c is not None else np.full(draws, np.nan) for c in columns], axis=1)
-            data[f"input_{field}"] = (("draw", "segment"), stacked, {"description": f"sampled segments.*.{field}"})
-    for field in _MOTION_INPUT_FIELDS:
-        columns = [inputs[f"motions.{m}.{field}"] for m in scenario.motions]
-        if columns:
-            data[f"input_{field}"] = (("draw", "motion"), np.stack(columns, axis=1),
-                                      {"description": f"sampled motions.*.{field}"})
+    # Sampled inputs, in the shape an analyst thinks of them: uncertain ones from the
+    # sampled values, fixed ones repeated.
     uncertain = list(scenario.uncertain_inputs())
+    sampled = cat("_sampled")
+    column_of = {path: i for i, path in enumerate(uncertain)}
+    friendly = set(_friendly_paths(scenario))
+    fixed = sample_inputs(scenario, 1, root, 0)  # fixed inputs consume no randomness
+
+    def stack(paths):
+        out = allocate((draws, len(paths)), float)
+        for j, path in enumerate(paths):
+            if path not in friendly:
+                out[:, j] = np.nan  # a segment without the field (e.g. no expansion)
+            elif path in column_of:
+                out[:, j] = sampled[:, column_of[path]]
+            else:
+                out[:, j] = fixed[path][0]
+        return out
+
+    for field in _SEGMENT_INPUT_FIELDS:
+        paths = [f"segments.{s}.{field}" for s in segments]
+        if any(p in friendly for p in paths):
+            data[f"input_{field}"] = (("draw", "segment"), stack(paths),
+                                      {"description": f"sampled segments.*.{field}"})
+    for field in _MOTION_INPUT_FIELDS:
+        paths = [f"motions.{m}.{field}" for m in scenario.motions]
+        if paths:
+            data[f"input_{field}"] = (("draw", "motion"), stack(paths),
+                                      {"description": f"sampled motions.*.{field}"})
     coords["input"] = uncertain
-    data["sampled"] = (("draw", "input"), cat("_sampled"),
+    data["sampled"] = (("draw", "input"), sampled,
                        {"description": "every uncertain input as sampled, by dotted path"})
 
     # Thresholds travel with the results, so summaries need nothing but the Dataset.

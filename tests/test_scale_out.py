@@ -62,7 +62,7 @@ def test_default_paths_fit_the_budget(scenario):
     assert path_draws_for(scenario, 2_000, None) == 2_000
     kept = path_draws_for(scenario, 10_000_000, None)
     assert 500 <= kept < 10_000_000
-    assert kept * 6 * (8 + 3) <= 25_000_000  # 6 months, 1 segment: within the 200 MB budget
+    assert kept * 6 * (8 + 3) <= 10_000_000  # 6 months, 1 segment: within the 80 MB budget
     assert path_draws_for(scenario, 50, True) == 50 and path_draws_for(scenario, 50, 7) == 7
     with pytest.raises(ValueError):
         path_draws_for(scenario, 50, -1)
