@@ -96,11 +96,12 @@ def _btrd(state, n, p, spq, r):
             u = v * scale - 0.43
             return int(math.floor((2.0 * a / (0.5 - abs(u)) + b) * u + c))
         if not ready:
-            vr = vr_b / b
+            inverse_b = 1.0 / b
+            vr = vr_b * inverse_b
             npq = spq * spq
             m = int((n + 1) * p)
             nr = (n + 1) * r
-            alpha = (2.83 + 5.1 / b) * spq
+            alpha = (2.83 + 5.1 * inverse_b) * spq
             ready = True
         if v >= vr:
             u = next_double(state) - 0.5
@@ -112,7 +113,8 @@ def _btrd(state, n, p, spq, r):
         k = int(math.floor((2.0 * a / us + b) * u + c))
         if k < 0 or k > n:
             continue
-        v = v * alpha / (a / (us * us) + b)
+        us2 = us * us
+        v = v * alpha * us2 / (a + b * us2)  # v alpha / (a / us^2 + b), one division
         km = abs(k - m)
         if km <= 15:
             # f(k) / f(m) by the recursion f(i) / f(i - 1) = (n + 1) r / i - r.
