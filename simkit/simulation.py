@@ -372,6 +372,11 @@ def _assemble(scenario: Scenario, collector: _Collector, root, draws: int, proce
     fixed = sample_inputs(scenario, 1, root, 0)  # fixed inputs consume no randomness
 
     def stack(paths):
+        if not any(path in column_of for path in paths):
+            # Nothing uncertain: one row, broadcast over the draws (a read-only view that
+            # takes no memory; saved files hold every draw as usual).
+            row = np.array([fixed[path][0] if path in friendly else np.nan for path in paths])
+            return np.broadcast_to(row, (draws, len(paths)))
         out = allocate((draws, len(paths)), float)
         for j, path in enumerate(paths):
             if path not in friendly:
