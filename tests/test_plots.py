@@ -277,6 +277,21 @@ def test_arr_fan_title_and_panels_use_bands(summary):
     assert lightness == sorted(lightness, reverse=True)
 
 
+def test_month_path_charts_say_which_futures_they_show(scenario, results):
+    """A large run keeps month paths for its first draws only: the fan and cash charts say
+    how many futures they show, and the cash chart that its run-out share counts them all."""
+    thinned = simkit.simulate(scenario, draws=1500, seed=5, keep_paths=400)
+    bands = simkit.bands(thinned)
+    fan_words = " ".join(t.get_text() for t in _texts(plots.arr_fan(bands)))
+    assert "the first 400 of 1,500 simulated futures" in fan_words
+    cash_words = " ".join(t.get_text() for t in _texts(plots.cash_chart(bands, summaries.cash_out_probability(thinned))))
+    assert "the first 400 of 1,500 simulated futures" in cash_words
+    assert "share of all 1,500 simulated futures" in cash_words
+    # every draw kept its paths: the plain wording
+    full_words = " ".join(t.get_text() for t in _texts(plots.arr_fan(simkit.bands(results))))
+    assert "across 1,500 simulated futures" in full_words and "first" not in full_words
+
+
 def test_unit_economics_table_cells_equal_bands(summary):
     bands = summary["bands"]
     fig = plots.unit_economics_table(bands)

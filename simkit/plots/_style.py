@@ -251,6 +251,15 @@ def plural_futures(attrs) -> str:
     return f"{int(draws):,} simulated futures" if draws is not None else "the simulated futures"
 
 
+def path_futures(attrs) -> str:
+    """The futures a month-by-month chart shows: every one, or the first ones that kept
+    their month paths (a large run keeps paths for its first draws only)."""
+    draws, kept = attrs.get("draws"), attrs.get("paths_kept_draws")
+    if draws is not None and kept is not None and 0 < int(kept) < int(draws):
+        return f"the first {int(kept):,} of {int(draws):,} simulated futures, whose month-by-month paths are kept"
+    return plural_futures(attrs)
+
+
 def footnote(attrs) -> str:
     """Scenario, draws, seed and simkit version: where the numbers came from."""
     parts = []

@@ -51,8 +51,12 @@ def cash_chart(bands, cash_out, *, ax=None):
         _fan_panel(left, bands, currency)
         left.set_title("Cash at month end", fontsize=15)
         _probability_panel(right, cash_out)
-        subtitle = (f"Company cash at month end (left) and the share of futures that have run out (right); "
-                    f"{st.plural_futures(attrs)}")
+        if st.path_futures(attrs) == st.plural_futures(attrs):
+            subtitle = (f"Company cash at month end (left) and the share of futures that have run out (right); "
+                        f"{st.plural_futures(attrs)}")
+        else:  # the fan shows the draws that kept month paths; run-outs count every draw
+            subtitle = (f"Company cash at month end (left: {st.path_futures(attrs)}) and the share of all "
+                        f"{st.plural_futures(attrs)} that have run out (right)")
         caption = (HOW_TO_READ + " Below zero the simulated company keeps spending: that gap is "
                    "funding it would need to raise.")
         st.frame(fig, finding, subtitle, caption, st.footnote(attrs))

@@ -171,7 +171,7 @@ def arr_fan(bands, *, ax=None, segments: bool = True):
         _company_panel(main, bands, currency, legend=True)
         main.set_title("Company total ARR", fontsize=15)
         subtitle = (f"Annual recurring revenue run-rate by month, company total and by segment, across "
-                    f"{st.plural_futures(attrs)}")
+                    f"{st.path_futures(attrs)}")
         caption = HOW_TO_READ + (" Dashed lines: ARR at which each company stage starts." if
                                  "stage_arr_from" in bands.coords else "")
         st.frame(fig, finding, subtitle, caption, st.footnote(attrs))
