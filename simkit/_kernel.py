@@ -220,51 +220,48 @@ def _fill_table(n, q, cdf, guide):
     (k of the first entry, index of the first entry, entries), or 0 entries when the
     distribution is too wide for ``cdf``."""
     capacity = cdf.size
-    centre = capacity // 2
     mode = int((n + 1) * q)
     ratio = q / (1.0 - q)
-    inverse_ratio = (1.0 - q) / q
-    # The pmf relative to the mode's, down then up by its recursion (f(k + 1) / f(k) =
-    # (n - k) / (k + 1) * ratio); normalised at the end, so no factorials are needed.
-    cdf[centre] = 1.0
-    first = centre
+    # Start where the lower tail is negligible: P(X <= mode - t) <= exp(-t^2 / (2 n q))
+    # (Chernoff), below 1e-21 at t = 10 sqrt(n q).
+    first_k = max(0, mode - int(10.0 * math.sqrt(n * q)) - 12)
+    # The pmf up from there by its recursion f(k + 1) / f(k) = (n - k) / (k + 1) * ratio,
+    # on any scale (normalised at the end, so no factorials are needed), summed as it goes;
+    # past the mode, stop where it falls below 1e-20 of its peak.
     f = 1.0
-    k = mode
-    while k > 0 and f >= _TABLE_CUT:
-        if first == 0:
-            return 0, 0, 0
-        f *= k * inverse_ratio / (n - k + 1)
-        k -= 1
-        first -= 1
-        cdf[first] = f
-    last = centre
-    f = 1.0
-    k = mode
-    while k < n and f >= _TABLE_CUT:
-        if last == capacity - 1:
-            return 0, 0, 0
-        f *= (n - k) * ratio / (k + 1)
-        k += 1
-        last += 1
-        cdf[last] = f
+    peak = 0.0
     total = 0.0
-    for i in range(first, last + 1):
-        total += cdf[i]
+    k = first_k
+    i = 0
+    while True:
+        total += f
         cdf[i] = total
+        if f > peak:
+            peak = f
+        elif f < _TABLE_CUT * peak or k == n:
+            break
+        if k == n:
+            break
+        i += 1
+        if i == capacity:
+            return 0, 0, 0
+        f *= (n - k) * ratio * (_RECIPROCALS[k + 1] if k + 1 < _RECIPROCALS.size else 1.0 / (k + 1))
+        k += 1
+    entries = i + 1
     inverse_total = 1.0 / total
-    for i in range(first, last + 1):
+    for i in range(entries):
         cdf[i] *= inverse_total
-    cdf[last] = 1.0  # every u < 1 finds its entry
-    entries = last - first + 1
-    # guide[first + j]: the first entry whose cumulative probability exceeds j / entries.
-    i = first
-    inverse_entries = 1.0 / entries
-    for j in range(entries):
-        threshold = j * inverse_entries
-        while cdf[i] <= threshold:
-            i += 1
-        guide[first + j] = i
-    return mode - (centre - first), first, entries
+    cdf[entries - 1] = 1.0  # every u < 1 finds its entry
+    # guide[j]: the first entry whose cumulative probability exceeds (j - 1e-6) / entries,
+    # never past the entry inversion needs for any u with int(u * entries) = j, whatever
+    # the rounding (the search then steps forward).
+    j = 0
+    for i in range(entries):
+        reach = cdf[i] * entries + 1e-6
+        while j < entries and j < reach:
+            guide[j] = i
+            j += 1
+    return first_k, 0, entries
 
 
 @njit(cache=True, inline="always")
@@ -290,8 +287,8 @@ def prepare_binomial(n, p, setup, uses, cdf, guide):
         setup[3] = -1.0
         return
     spq = math.sqrt(n * q * (1.0 - q))
-    # About 19.3 sd wide for a large n q; a small n q has a skewed tail (a dozen entries).
-    expected_entries = 19.3 * spq + 12.0
+    # From 10 sqrt(n q) + 12 below the mode to about 9.6 sd above it.
+    expected_entries = 10.0 * math.sqrt(n * q) + 9.6 * spq + 24.0
     if expected_entries <= _TABLE_ENTRIES_PER_USE * uses and expected_entries < TABLE_CAPACITY:
         offset, first, entries = _fill_table(n, q, cdf, guide)
         if entries > 0:
