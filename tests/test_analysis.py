@@ -334,6 +334,37 @@ def test_a_shock_to_one_segment_leaves_another_segments_futures_alone(scenario):
                                   shocked["ltv_cac"].sel(segment="smb").values)
 
 
+def test_a_churn_shock_leaves_the_same_segments_wins_alone(scenario):
+    """Wins come from the motion's stream, churn from the segment's: a churn shock moves
+    churn only, deal for deal the same wins."""
+    base = simkit.simulate(scenario, draws=200)
+    shocked = simkit.simulate(apply_shock(scenario, Shock("segments.mid_market.annual_churn", "scale", 1.5)),
+                              draws=200)
+    np.testing.assert_array_equal(base["won"].sel(segment="mid_market").values,
+                                  shocked["won"].sel(segment="mid_market").values)
+    assert (shocked["churned"].sel(segment="mid_market").sum() > base["churned"].sel(segment="mid_market").sum())
+
+
+def test_an_added_segment_leaves_the_other_segments_futures_alone(make_scenario):
+    """Plan comparison: adding a segment and its motion changes nobody else's luck or
+    parameters (draws are keyed by name, not by position)."""
+    import copy
+
+    three = copy.deepcopy(TWO)
+    three["segments"] = {"enterprise": {"acv": {"lognormal": {"median": 150_000, "sigma": 0.3}},
+                                        "gross_margin": 0.8, "annual_churn": {"range": [0.05, 0.12]}},
+                         **three["segments"]}  # first in the file: positions shift
+    three["motions"]["field_sales"] = {"segment": "enterprise", "cost_per_lead": 10_000,
+                                       "conversion": {"beta": {"mean": 0.2, "concentration": 50}}}
+    three["allocation"]["budget_per_month"]["field_sales"] = 100_000
+    base = simkit.simulate(make_scenario(TWO), draws=300)
+    grown = simkit.simulate(make_scenario(three), draws=300)
+    for segment in ("smb", "mid_market"):
+        for name in ("ltv_cac", "arr_final", "customers_won"):
+            np.testing.assert_array_equal(base[name].sel(segment=segment).values,
+                                          grown[name].sel(segment=segment).values, err_msg=f"{segment} {name}")
+
+
 def test_stress_and_compare_reuse_a_given_baseline_run_exactly():
     from simkit.scenario import load
 
