@@ -237,7 +237,10 @@ def simulate(
         try:
             with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=context) as pool:
                 if can_fork:
-                    for size in pool.map(_shared_chunk_worker, jobs):
+                    sizes = pool.map(_shared_chunk_worker, jobs)  # the workers start now
+                    import xarray  # noqa: F401  (for _assemble, loaded while the workers compute)
+
+                    for size in sizes:
                         done += size
                         if progress:
                             progress(done, draws)
