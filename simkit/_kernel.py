@@ -12,6 +12,9 @@ Binomial variates are exact (no normal or Poisson approximation):
 * otherwise BTRD, Hörmann's transformed rejection with decomposition (W. Hörmann, "The
   generation of binomial random variates", J. Statist. Comput. Simul. 46, 1993):
   about 1.2 uniforms per variate whatever ``n``;
+* one ``(n, p)`` drawn many times (a motion's wins, month after month): inversion through
+  a table of the cumulative distribution with a guide table (Chen and Asau, 1974), built
+  when the months left will use it at least once per 6 entries;
 * ``p > 1/2`` by symmetry, ``n - Binomial(n, 1 - p)``.
 
 Uniforms come from per-(draw, stream) SFC64 generators kept inline (:mod:`simkit._random`).
@@ -310,8 +313,6 @@ def prepare_binomial(n, p, setup, uses, cdf, guide):
 @njit(cache=True, inline="always")
 def prepared_binomial(state, setup, cdf, guide):
     """One Binomial variate for the (n, p) that ``setup`` was prepared for."""
-    # One exit only: numba inlines this into the month loop, where early returns cost
-    # LLVM the register allocation of the whole loop (three times slower).
     n = np.int64(setup[0])
     method = setup[3]
     if method == 2.0:
