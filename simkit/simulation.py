@@ -112,7 +112,9 @@ class _Collector:
             if start >= total:
                 continue
             if name not in self.arrays:
-                self.arrays[name] = allocate((total, *values.shape[1:]), values.dtype, self.shared)
+                if self.shared:  # an array made here would stay in this worker process
+                    raise RuntimeError(f"simkit bug: block output {name!r} has no shared array")
+                self.arrays[name] = allocate((total, *values.shape[1:]), values.dtype)
             stop = min(start + size, total)
             self.arrays[name][start:stop] = values[: stop - start]
 
