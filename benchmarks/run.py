@@ -4,7 +4,8 @@ Runs, each in a fresh process so start-up, imports and peak memory count:
 
 * simkit with workers=1 and workers=2 (``benchmarks/simkit_child.py``),
 * a plain numpy implementation of the same model (``benchmarks/peers/numpy_peer.py``),
-* a monaco implementation (``benchmarks/peers/monaco_peer.py``), at one small N only,
+* a monaco implementation (``benchmarks/peers/monaco_peer.py``), at one N only (100,000,
+  once: about 2.5 minutes),
 
 and prints wall time, draws per second and peak memory (medians over ``--repeats``), the
 simkit / peer ratios, whether simkit's bands agree with the numpy peer's within Monte Carlo
@@ -196,7 +197,11 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=None, help="runs per cell, median reported (default 3)")
     parser.add_argument("--quick", action="store_true", help="N = 2000, 20000; 1 repeat; monaco at 2000")
     parser.add_argument("--skip-monaco", action="store_true")
-    parser.add_argument("--monaco-draws", type=int, default=None, help="default 10000 (--quick: 2000)")
+    parser.add_argument("--monaco-draws", type=int, default=None,
+                        help="default 100000, the smallest N at which simkit's fixed costs no longer "
+                             "dominate its per-draw figure (--quick: 2000)")
+    parser.add_argument("--monaco-repeats", type=int, default=1,
+                        help="monaco runs (default 1: about 2.5 minutes each at 100,000 draws)")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="simkit workers (default 1 2)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--startup-repeats", type=int, default=10)
@@ -207,7 +212,7 @@ def main(argv=None) -> int:
 
     draws = args.draws or ([2_000, 20_000] if args.quick else [10_000, 100_000, 1_000_000])
     repeats = args.repeats or (1 if args.quick else 3)
-    monaco_n = args.monaco_draws or (2_000 if args.quick else 10_000)
+    monaco_n = args.monaco_draws or (2_000 if args.quick else 100_000)
     py = sys.executable
     sample = not args.no_tree_sampling
 
@@ -236,7 +241,7 @@ def main(argv=None) -> int:
                     print(f"  {label} N={n:,} FAILED: {' | '.join(r['error'])}")
         print(f"  done N={n:,}", flush=True)
     if monaco_ok:
-        for _ in range(repeats):
+        for _ in range(args.monaco_repeats):
             r = measure([py, str(MONACO_PEER), "--draws", str(monaco_n), "--seed", str(args.seed)], sample)
             runs.setdefault(("monaco", monaco_n), []).append(r)
             if r["returncode"] != 0:
