@@ -26,7 +26,8 @@ from .scenario.model import THRESHOLD_METRICS, Scenario
 
 __all__ = ["simulate", "BLOCK_DRAWS", "seed_sequence"]
 
-#: Draws per block: the unit that owns a random stream. Changing it changes results, so it
+#: Draws per block: the unit that owns the parameter streams (process noise is keyed per
+#: draw). Changing it changes results, so it
 #: is recorded in every Dataset's attributes.
 BLOCK_DRAWS = 8192
 
