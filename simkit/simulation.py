@@ -27,8 +27,7 @@ from .scenario.model import THRESHOLD_METRICS, Scenario
 __all__ = ["simulate", "BLOCK_DRAWS", "seed_sequence"]
 
 #: Draws per block: the unit that owns the parameter streams (process noise is keyed per
-#: draw). Changing it changes results, so it
-#: is recorded in every Dataset's attributes.
+#: draw). Changing it changes results, so it is recorded in every Dataset's attributes.
 BLOCK_DRAWS = 8192
 
 # Spawn key of the process-noise key: the parameter streams' keys start with a block number
