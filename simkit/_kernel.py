@@ -69,16 +69,6 @@ def _inversion(state, n, start, ratio):
 
 
 @njit(cache=True, inline="always")
-def _binomial_inversion(state, n, p):
-    return _inversion(state, n, math.exp(n * math.log1p(-p)), p / (1.0 - p))
-
-
-@njit(cache=True, inline="always")
-def _binomial_btrd(state, n, p):
-    return _btrd(state, n, p, math.sqrt(n * p * (1.0 - p)), p / (1.0 - p))
-
-
-@njit(cache=True, inline="always")
 def _btrd(state, n, p, spq, r):
     """BTRD given sqrt(n p (1 - p)) and r = p / (1 - p). Only the first test's set-up is
     computed up front, without a division on the way to it: 70-80% of variates are
@@ -148,24 +138,6 @@ def _btrd(state, n, p, spq, r):
             return k
 
 
-@njit(cache=True, inline="always")
-def binomial(state, n, p):
-    """One exact Binomial(n, p) variate (n >= 0 integer, 0 <= p <= 1)."""
-    if n <= 0 or p <= 0.0:
-        return 0
-    if p >= 1.0:
-        return n
-    # By symmetry the samplers only ever see p <= 1/2 (no recursion: numba inlines this).
-    flip = p > 0.5
-    if flip:
-        p = 1.0 - p
-    if n * p < 10.0:
-        k = _binomial_inversion(state, n, p)
-    else:
-        k = _binomial_btrd(state, n, p)
-    return n - k if flip else k
-
-
 # The part of a binomial's set-up that depends on p alone, kept while p does not change (a
 # segment's churn is usually the same month after month within a draw, its customer count
 # never is): p, 1 if sampling 1 - p by symmetry, q = min(p, 1 - p), log(1 - q), q / (1 - q),
@@ -174,32 +146,56 @@ _RATE_SETUP_SIZE = 6
 
 
 @njit(cache=True, inline="always")
-def prepare_rate(p, setup):
-    setup[0] = p
+def _rate_terms(p):
+    """The p-only set-up: 1.0 if sampling 1 - p by symmetry, q = min(p, 1 - p), log(1 - q),
+    q / (1 - q), q (1 - q)."""
     flip = p > 0.5
     q = 1.0 - p if flip else p
-    setup[1] = 1.0 if flip else 0.0
-    setup[2] = q
     if 0.0 < q:
-        setup[3] = math.log1p(-q)
-        setup[4] = q / (1.0 - q)
-        setup[5] = q * (1.0 - q)
+        return (1.0 if flip else 0.0), q, math.log1p(-q), q / (1.0 - q), q * (1.0 - q)
+    return (1.0 if flip else 0.0), q, 0.0, 0.0, 0.0
+
+
+@njit(cache=True, inline="always")
+def _binomial_with(state, n, p, flip, q, log_one_minus_q, ratio, q_one_minus_q):
+    """Binomial(n, p) given p's set-up (``_rate_terms``): inversion when n q < 10, else BTRD."""
+    if n <= 0 or p <= 0.0:
+        k = 0
+    elif p >= 1.0:
+        k = n
+    else:
+        if n * q < 10.0:
+            k = _inversion(state, n, math.exp(n * log_one_minus_q), ratio)
+        else:
+            k = _btrd(state, n, q, math.sqrt(n * q_one_minus_q), ratio)
+        if flip == 1.0:
+            k = n - k
+    return k
+
+
+@njit(cache=True, inline="always")
+def binomial(state, n, p):
+    """One exact Binomial(n, p) variate (n >= 0 integer, 0 <= p <= 1)."""
+    flip, q, log_one_minus_q, ratio, q_one_minus_q = _rate_terms(p)
+    return _binomial_with(state, n, p, flip, q, log_one_minus_q, ratio, q_one_minus_q)
+
+
+# The part of a binomial's set-up that depends on p alone, kept while p does not change (a
+# segment's churn is usually the same month after month within a draw, its customer count
+# never is): p, then ``_rate_terms(p)``.
+_RATE_SETUP_SIZE = 6
+
+
+@njit(cache=True, inline="always")
+def prepare_rate(p, setup):
+    setup[0] = p
+    setup[1], setup[2], setup[3], setup[4], setup[5] = _rate_terms(p)
 
 
 @njit(cache=True, inline="always")
 def binomial_at_rate(state, n, setup):
     """Binomial(n, p) for the p that ``setup`` was prepared for (see ``prepare_rate``)."""
-    p = setup[0]
-    if n <= 0 or p <= 0.0:
-        return 0
-    if p >= 1.0:
-        return n
-    q = setup[2]
-    if n * q < 10.0:
-        k = _inversion(state, n, math.exp(n * setup[3]), setup[4])
-    else:
-        k = _btrd(state, n, q, math.sqrt(n * setup[5]), setup[4])
-    return n - k if setup[1] == 1.0 else k
+    return _binomial_with(state, n, setup[0], setup[1], setup[2], setup[3], setup[4], setup[5])
 
 
 # A prepared binomial: the set-up for one (n, p), reused while they do not change (a
