@@ -138,13 +138,6 @@ def _btrd(state, n, p, spq, r):
             return k
 
 
-# The part of a binomial's set-up that depends on p alone, kept while p does not change (a
-# segment's churn is usually the same month after month within a draw, its customer count
-# never is): p, 1 if sampling 1 - p by symmetry, q = min(p, 1 - p), log(1 - q), q / (1 - q),
-# q (1 - q).
-_RATE_SETUP_SIZE = 6
-
-
 @njit(cache=True, inline="always")
 def _rate_terms(p):
     """The p-only set-up: 1.0 if sampling 1 - p by symmetry, q = min(p, 1 - p), log(1 - q),
@@ -201,8 +194,9 @@ def binomial_at_rate(state, n, setup):
 # A prepared binomial: the set-up for one (n, p), reused while they do not change (a
 # motion's leads and conversion are the same month after month within a draw). Slots: n, p,
 # 1 if sampling 1 - p by symmetry, the method (-1 degenerate, 0 inversion, 1 BTRD, 2 table),
-# then the method's own numbers, then q = min(p, 1 - p).
-_SETUP_SIZE = 9
+# the method's two numbers (table: first k, entries; inversion: (1 - q)^n, q / (1 - q);
+# BTRD: sqrt(n q (1 - q)), q / (1 - q)), then q = min(p, 1 - p).
+_SETUP_SIZE = 7
 
 # A table of the cumulative distribution holds the probabilities that are at least 1e-20
 # of the mode's (what lies beyond, summed, is below 1e-18); at most this many entries.
@@ -215,9 +209,9 @@ _TABLE_ENTRIES_PER_USE = 6.0
 
 @njit(cache=True)
 def _fill_table(n, q, cdf, guide):
-    """Tabulate Binomial(n, q), q <= 1/2, for inversion with a guide table; returns
-    (k of the first entry, index of the first entry, entries), or 0 entries when the
-    distribution is too wide for ``cdf``."""
+    """Tabulate Binomial(n, q), q <= 1/2, for inversion with a guide table, from entry 0;
+    returns (k of the first entry, entries), or 0 entries when the distribution is too
+    wide for ``cdf``."""
     capacity = cdf.size
     mode = int((n + 1) * q)
     ratio = q / (1.0 - q)
@@ -237,13 +231,13 @@ def _fill_table(n, q, cdf, guide):
         cdf[i] = total
         if f > peak:
             peak = f
-        elif f < _TABLE_CUT * peak or k == n:
+        elif f < _TABLE_CUT * peak:
             break
         if k == n:
             break
         i += 1
         if i == capacity:
-            return 0, 0, 0
+            return 0, 0
         f *= (n - k) * ratio * (_RECIPROCALS[k + 1] if k + 1 < _RECIPROCALS.size else 1.0 / (k + 1))
         k += 1
     entries = i + 1
@@ -260,50 +254,47 @@ def _fill_table(n, q, cdf, guide):
         while j < entries and j < reach:
             guide[j] = i
             j += 1
-    return first_k, 0, entries
+    return first_k, entries
 
 
 @njit(cache=True, inline="always")
-def _table_variate(state, cdf, guide, offset, first, entries):
+def _table_variate(state, cdf, guide, first_k, entries):
     u = next_double(state)
-    i = guide[first + int(u * entries)]
+    i = guide[int(u * entries)]
     while cdf[i] <= u:
         i += 1
-    return i - first + offset
+    return i + first_k
 
 
 @njit(cache=True, inline="always")
 def prepare_binomial(n, p, setup, uses, cdf, guide):
     """Prepare Binomial(n, p) for about ``uses`` variates; ``cdf`` and ``guide`` (both of
     ``TABLE_CAPACITY``) hold a table when one pays for itself."""
+    flip, q, log_one_minus_q, ratio, q_one_minus_q = _rate_terms(p)
     setup[0] = n
     setup[1] = p
-    flip = p > 0.5
-    q = 1.0 - p if flip else p
-    setup[2] = 1.0 if flip else 0.0
-    setup[8] = q
+    setup[2] = flip
+    setup[6] = q
     if n <= 0 or p <= 0.0 or p >= 1.0:
         setup[3] = -1.0
         return
-    spq = math.sqrt(n * q * (1.0 - q))
+    spq = math.sqrt(n * q_one_minus_q)
     # From 10 sqrt(n q) + 12 below the mode to about 9.6 sd above it.
     expected_entries = 10.0 * math.sqrt(n * q) + 9.6 * spq + 24.0
     if expected_entries <= _TABLE_ENTRIES_PER_USE * uses and expected_entries < TABLE_CAPACITY:
-        offset, first, entries = _fill_table(n, q, cdf, guide)
+        first_k, entries = _fill_table(n, q, cdf, guide)
         if entries > 0:
             setup[3] = 2.0
-            setup[4] = offset
-            setup[5] = first
-            setup[6] = entries
+            setup[4] = first_k
+            setup[5] = entries
             return
     if n * q < 10.0:
         setup[3] = 0.0
-        setup[4] = math.exp(n * math.log1p(-q))
-        setup[5] = q / (1.0 - q)
+        setup[4] = math.exp(n * log_one_minus_q)
     else:
         setup[3] = 1.0
         setup[4] = spq
-        setup[5] = q / (1.0 - q)
+    setup[5] = ratio
 
 
 @njit(cache=True, inline="always")
@@ -312,9 +303,9 @@ def prepared_binomial(state, setup, cdf, guide):
     n = np.int64(setup[0])
     method = setup[3]
     if method == 2.0:
-        k = _table_variate(state, cdf, guide, np.int64(setup[4]), np.int64(setup[5]), np.int64(setup[6]))
+        k = _table_variate(state, cdf, guide, np.int64(setup[4]), np.int64(setup[5]))
     elif method == 1.0:
-        k = _btrd(state, n, setup[8], setup[4], setup[5])
+        k = _btrd(state, n, setup[6], setup[4], setup[5])
     elif method == 0.0:
         k = _inversion(state, n, setup[4], setup[5])
     else:  # degenerate: n <= 0, p = 0 or p = 1 (q = 0, flipped when p = 1)
