@@ -131,7 +131,7 @@ def run_block(plan: Plan, values: dict[str, np.ndarray], noise_key: np.ndarray |
     values : dict
         Sampled inputs by dotted path (from :func:`simkit.sample.sample_inputs`).
     noise_key : numpy.ndarray or None
-        The run's process-noise key (:func:`simkit._random.noise_key`). ``None`` replaces
+        The run's process-noise key (:func:`simkit.simulation.noise_key`). ``None`` replaces
         every random count by its expectation.
     keep_paths : bool
         Return the (draw, segment, month) and (draw, month) paths; metrics are always returned.

@@ -44,7 +44,7 @@ KEY_WORDS = 2
 STATE_WORDS = 4
 
 
-def noise_key(seed_sequence: np.random.SeedSequence) -> np.ndarray:
+def key_words(seed_sequence: np.random.SeedSequence) -> np.ndarray:
     """The run's 128-bit Philox key, two uint64 words."""
     return seed_sequence.generate_state(KEY_WORDS, dtype=np.uint64)
 

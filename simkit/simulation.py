@@ -53,7 +53,7 @@ def _blocks(draws: int) -> list[tuple[int, int, int]]:
 def noise_key(root: np.random.SeedSequence) -> np.ndarray:
     """The run's process-noise key: every draw's noise is a function of it and the draw's
     index (:mod:`simkit._random`), whatever block the draw falls in."""
-    return _random.noise_key(np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, _PROCESS_NOISE)))
+    return _random.key_words(np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, _PROCESS_NOISE)))
 
 
 def _run_blocks(scenario: Scenario, root: np.random.SeedSequence, blocks, noise: bool, path_draws: int):

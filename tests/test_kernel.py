@@ -13,13 +13,13 @@ from scipy import stats
 
 from simkit import _kernel
 from simkit._kernel import binomial_array, binomial_stream
-from simkit._random import noise_key
+from simkit._random import key_words
 
 SIZE = 200_000
 
 
 def _key(seed):
-    return noise_key(np.random.SeedSequence(seed))
+    return key_words(np.random.SeedSequence(seed))
 
 
 def _draw(n, p, seed=0, size=SIZE):

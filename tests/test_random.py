@@ -47,7 +47,7 @@ def test_doubles_match_numpy_generator_random():
 
 
 def test_streams_are_a_function_of_key_draw_and_stream_only():
-    key = _random.noise_key(np.random.SeedSequence(5))
+    key = _random.key_words(np.random.SeedSequence(5))
 
     def state_of(draw, stream, the_key=key):
         state = np.zeros(_random.STATE_WORDS, dtype=np.uint64)
@@ -57,7 +57,7 @@ def test_streams_are_a_function_of_key_draw_and_stream_only():
     assert state_of(41_007, 3) == state_of(41_007, 3)
     states = {state_of(draw, stream) for draw in range(200) for stream in range(6)}
     assert len(states) == 1_200  # every (draw, stream) its own
-    assert state_of(0, 0) != state_of(0, 0, _random.noise_key(np.random.SeedSequence(6)))
+    assert state_of(0, 0) != state_of(0, 0, _random.key_words(np.random.SeedSequence(6)))
 
 
 def test_uniforms_are_uniform_across_streams():
@@ -65,7 +65,7 @@ def test_uniforms_are_uniform_across_streams():
     no correlation between neighbouring draws' streams."""
     from scipy import stats
 
-    key = _random.noise_key(np.random.SeedSequence(8))
+    key = _random.key_words(np.random.SeedSequence(8))
     firsts = np.empty(100_000)
     state = np.zeros(_random.STATE_WORDS, dtype=np.uint64)
     for draw in range(firsts.size):
