@@ -45,7 +45,7 @@ STATE_WORDS = 4
 
 
 def key_words(seed_sequence: np.random.SeedSequence) -> np.ndarray:
-    """The run's 128-bit Philox key, two uint64 words."""
+    """A 128-bit Philox key, two uint64 words, from a SeedSequence."""
     return seed_sequence.generate_state(KEY_WORDS, dtype=np.uint64)
 
 
