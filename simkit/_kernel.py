@@ -18,6 +18,9 @@ Binomial variates are exact (no normal or Poisson approximation):
 * ``p > 1/2`` by symmetry, ``n - Binomial(n, 1 - p)``.
 
 Uniforms come from per-(draw, stream) SFC64 generators kept inline (:mod:`simkit._random`).
+A sampler takes its stream as a tuple of four integers and returns it advanced with the
+variate: no array is handed to the inlined samplers, so numba keeps no reference counts
+in the month loop (they cost more than a table lookup).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import math
 import numpy as np
 from numba import njit
 
-from ._random import STATE_WORDS, next_double, seed_stream
+from ._random import STATE_WORDS, load, seed_stream, store, uniform
 
 # Stirling-series corrections log(k!) - [(k + 1/2) log(k + 1) - (k + 1) + log(2 pi) / 2]
 # for k = 0..9 (Hörmann's table); larger k use the series.
@@ -52,10 +55,10 @@ _RECIPROCALS = np.array([0.0] + [1.0 / k for k in range(1, 1025)])
 
 
 @njit(cache=True, inline="always")
-def _inversion(state, n, start, ratio):
-    """Inversion given start = (1 - p)^n and ratio = p / (1 - p)."""
+def _inversion(stream, n, start, ratio):
+    """Inversion given start = (1 - p)^n and ratio = p / (1 - p); (variate, stream)."""
     while True:
-        u = next_double(state)
+        u, stream = uniform(stream)
         k = 0
         f = start
         while u > f:
@@ -65,14 +68,15 @@ def _inversion(state, n, start, ratio):
                 break  # float round-off left u unspent (probability ~1e-16): draw again
             f *= (n - k + 1) * _RECIPROCALS[k] * ratio
         else:
-            return k
+            return k, stream
 
 
 @njit(cache=True, inline="always")
-def _btrd(state, n, p, spq, r):
-    """BTRD given sqrt(n p (1 - p)) and r = p / (1 - p). Only the first test's set-up is
-    computed up front, without a division on the way to it: 70-80% of variates are
-    accepted there, and the rest of the set-up would cost more than the variate itself."""
+def _btrd(stream, n, p, spq, r):
+    """BTRD given sqrt(n p (1 - p)) and r = p / (1 - p); (variate, stream). Only the first
+    test's set-up is computed up front, without a division on the way to it: 70-80% of
+    variates are accepted there, and the rest of the set-up would cost more than the
+    variate itself."""
     b = 1.15 + 2.53 * spq
     a = -0.0873 + 0.0248 * b + 0.01 * p
     c = n * p + 0.5
@@ -84,10 +88,10 @@ def _btrd(state, n, p, spq, r):
     m = 0
     vr = npq = nr = alpha = 0.0
     while True:
-        v = next_double(state)
+        v, stream = uniform(stream)
         if v * b <= 0.86 * vr_b:
             u = v * scale - 0.43
-            return int(math.floor((2.0 * a / (0.5 - abs(u)) + b) * u + c))
+            return int(math.floor((2.0 * a / (0.5 - abs(u)) + b) * u + c)), stream
         if not ready:
             inverse_b = 1.0 / b
             vr = vr_b * inverse_b
@@ -97,11 +101,13 @@ def _btrd(state, n, p, spq, r):
             alpha = (2.83 + 5.1 * inverse_b) * spq
             ready = True
         if v >= vr:
-            u = next_double(state) - 0.5
+            u, stream = uniform(stream)
+            u -= 0.5
         else:
             u = v * scale - 0.93
             u = math.copysign(0.5, u) - u
-            v = vr * next_double(state)
+            v, stream = uniform(stream)
+            v *= vr
         us = 0.5 - abs(u)
         k = int(math.floor((2.0 * a / us + b) * u + c))
         if k < 0 or k > n:
@@ -120,14 +126,14 @@ def _btrd(state, n, p, spq, r):
                 for i in range(k + 1, m + 1):
                     v *= (nr * _RECIPROCALS[i] if i < _RECIPROCALS.size else nr / i) - r
             if v <= f:
-                return k
+                return k, stream
             continue
         v = math.log(v)
         km = float(km)  # km * km overflows int64 once n p (1 - p) passes about 1e12
         rho = (km / npq) * (((km / 3.0 + 0.625) * km + 1.0 / 6.0) / npq + 0.5)
         t = -km * km / (2.0 * npq)
         if v < t - rho:
-            return k
+            return k, stream
         if v > t + rho:
             continue
         nm = n - m + 1
@@ -135,7 +141,7 @@ def _btrd(state, n, p, spq, r):
         nk = n - k + 1
         if v <= h + (n + 1) * math.log(nm / nk) + (k + 0.5) * math.log(nk * r / (k + 1)) \
                 - _stirling_tail(k) - _stirling_tail(n - k):
-            return k
+            return k, stream
 
 
 @njit(cache=True, inline="always")
@@ -150,27 +156,28 @@ def _rate_terms(p):
 
 
 @njit(cache=True, inline="always")
-def _binomial_with(state, n, p, flip, q, log_one_minus_q, ratio, q_one_minus_q):
-    """Binomial(n, p) given p's set-up (``_rate_terms``): inversion when n q < 10, else BTRD."""
+def _binomial_with(stream, n, p, flip, q, log_one_minus_q, ratio, q_one_minus_q):
+    """Binomial(n, p) given p's set-up (``_rate_terms``): inversion when n q < 10, else BTRD;
+    (variate, stream)."""
     if n <= 0 or p <= 0.0:
         k = 0
     elif p >= 1.0:
         k = n
     else:
         if n * q < 10.0:
-            k = _inversion(state, n, math.exp(n * log_one_minus_q), ratio)
+            k, stream = _inversion(stream, n, math.exp(n * log_one_minus_q), ratio)
         else:
-            k = _btrd(state, n, q, math.sqrt(n * q_one_minus_q), ratio)
+            k, stream = _btrd(stream, n, q, math.sqrt(n * q_one_minus_q), ratio)
         if flip == 1.0:
             k = n - k
-    return k
+    return k, stream
 
 
 @njit(cache=True, inline="always")
-def binomial(state, n, p):
-    """One exact Binomial(n, p) variate (n >= 0 integer, 0 <= p <= 1)."""
+def binomial(stream, n, p):
+    """One exact Binomial(n, p) variate (n >= 0 integer, 0 <= p <= 1) and the stream after it."""
     flip, q, log_one_minus_q, ratio, q_one_minus_q = _rate_terms(p)
-    return _binomial_with(state, n, p, flip, q, log_one_minus_q, ratio, q_one_minus_q)
+    return _binomial_with(stream, n, p, flip, q, log_one_minus_q, ratio, q_one_minus_q)
 
 
 # The part of a binomial's set-up that depends on p alone, kept while p does not change (a
@@ -186,9 +193,11 @@ def prepare_rate(p, setup):
 
 
 @njit(cache=True, inline="always")
-def binomial_at_rate(state, n, setup):
-    """Binomial(n, p) for the p that ``setup`` was prepared for (see ``prepare_rate``)."""
-    return _binomial_with(state, n, setup[0], setup[1], setup[2], setup[3], setup[4], setup[5])
+def binomial_at_rate(stream, n, setups, row):
+    """Binomial(n, p) for the p that row ``row`` of ``setups`` was prepared for (see
+    ``prepare_rate``); (variate, stream)."""
+    return _binomial_with(stream, n, setups[row, 0], setups[row, 1], setups[row, 2], setups[row, 3],
+                          setups[row, 4], setups[row, 5])
 
 
 # A prepared binomial: the set-up for one (n, p), reused while they do not change (a
@@ -258,12 +267,12 @@ def _fill_table(n, q, cdf, guide):
 
 
 @njit(cache=True, inline="always")
-def _table_variate(state, cdf, guide, first_k, entries):
-    u = next_double(state)
-    i = guide[int(u * entries)]
-    while cdf[i] <= u:
+def _table_variate(stream, cdf, guide, row, first_k, entries):
+    u, stream = uniform(stream)
+    i = guide[row, int(u * entries)]
+    while cdf[row, i] <= u:
         i += 1
-    return i + first_k
+    return i + first_k, stream
 
 
 @njit(cache=True, inline="always")
@@ -298,19 +307,23 @@ def prepare_binomial(n, p, setup, uses, cdf, guide):
 
 
 @njit(cache=True, inline="always")
-def prepared_binomial(state, setup, cdf, guide):
-    """One Binomial variate for the (n, p) that ``setup`` was prepared for."""
-    n = np.int64(setup[0])
-    method = setup[3]
-    if method == 2.0:
-        k = _table_variate(state, cdf, guide, np.int64(setup[4]), np.int64(setup[5]))
-    elif method == 1.0:
-        k = _btrd(state, n, setup[6], setup[4], setup[5])
-    elif method == 0.0:
-        k = _inversion(state, n, setup[4], setup[5])
-    else:  # degenerate: n <= 0, p = 0 or p = 1 (q = 0, flipped when p = 1)
-        k = 0
-    return n - k if setup[2] == 1.0 else k
+def untabled_binomial(stream, n, method, first, second, q):
+    """A prepared binomial's variate of q = min(p, 1 - p) by the method its set-up chose
+    when that was not a table (``prepare_binomial``'s slots 0, 3, 4, 5, 6); (variate,
+    stream). Table lookups are left to the caller, with the table's arrays: handed to a
+    function that branches like this one, numba would reference-count them on every call."""
+    if method == 1.0:
+        return _btrd(stream, n, q, first, second)
+    if method == 0.0:
+        return _inversion(stream, n, first, second)
+    return 0, stream  # degenerate: n <= 0, p = 0 or p = 1 (q = 0, flipped when p = 1)
+
+
+@njit(cache=True, inline="always")
+def table_variate(stream, cdf, guide, row, setups):
+    """A variate of the table in row ``row`` of ``cdf`` and ``guide``, prepared with row
+    ``row`` of ``setups``; (variate of q = min(p, 1 - p), stream)."""
+    return _table_variate(stream, cdf, guide, row, np.int64(setups[row, 4]), np.int64(setups[row, 5]))
 
 
 # Trials in one binomial: int64 holds 9.2e18. More leads or customers than that (a budget of
@@ -321,25 +334,26 @@ _MOST_TRIALS = 2.0**62
 
 
 @njit(cache=True)
-def _binomial_beyond_int64(state, trials, p):
+def _binomial_beyond_int64(stream, trials, p):
     """Binomial(trials, p) for a float count of trials of any size (a rare path, kept out of
-    line so it costs the month loop nothing)."""
+    line so it costs the month loop nothing); (variate, stream)."""
     successes = 0.0
     while trials > 0.0:
         piece = min(trials, _MOST_TRIALS)
-        successes += float(binomial(state, np.int64(piece), p))
+        k, stream = binomial(stream, np.int64(piece), p)
+        successes += float(k)
         trials -= piece
-    return successes
+    return successes, stream
 
 
 @njit(cache=True)
 def binomial_array(key, n, p, out):
     """Fill ``out`` with Binomial(n[i], p[i]), element i from stream (i, 0) of ``key``
     (a test hook for the samplers)."""
-    state = np.zeros(STATE_WORDS, dtype=np.uint64)
+    state = np.zeros((1, STATE_WORDS), dtype=np.uint64)
     for i in range(out.size):
-        seed_stream(state, key, i, 0)
-        out[i] = binomial(state, n[i], p[i])
+        seed_stream(state[0], key, i, 0)
+        out[i], _ = binomial(load(state, 0), n[i], p[i])
 
 
 @njit(cache=True)
@@ -347,21 +361,26 @@ def binomial_stream(key, n, p, uses, out):
     """Fill ``out`` with Binomial(n[i], p) drawn one after another from one stream, through
     the cached set-ups the kernel uses: ``prepare_rate`` when n varies, ``prepare_binomial``
     for ``uses`` variates when it does not (a test hook for the samplers)."""
-    state = np.zeros(STATE_WORDS, dtype=np.uint64)
-    seed_stream(state, key, 0, 0)
-    rate = np.zeros(_RATE_SETUP_SIZE)
-    prepare_rate(p, rate)
-    fixed = np.zeros(_SETUP_SIZE)
-    fixed[0] = -1.0
-    cdf = np.zeros(TABLE_CAPACITY)
-    guide = np.zeros(TABLE_CAPACITY, dtype=np.int64)
+    state = np.zeros((1, STATE_WORDS), dtype=np.uint64)
+    seed_stream(state[0], key, 0, 0)
+    stream = load(state, 0)
+    rate = np.zeros((1, _RATE_SETUP_SIZE))
+    prepare_rate(p, rate[0])
+    fixed = np.zeros((1, _SETUP_SIZE))
+    fixed[0, 0] = -1.0
+    cdf = np.zeros((1, TABLE_CAPACITY))
+    guide = np.zeros((1, TABLE_CAPACITY), dtype=np.int64)
     for i in range(out.size):
         if n[i] == n[0]:
-            if fixed[0] != n[i]:
-                prepare_binomial(n[i], p, fixed, uses, cdf, guide)
-            out[i] = prepared_binomial(state, fixed, cdf, guide)
+            if fixed[0, 0] != n[i]:
+                prepare_binomial(n[i], p, fixed[0], uses, cdf[0], guide[0])
+            if fixed[0, 3] == 2.0:
+                k, stream = table_variate(stream, cdf, guide, 0, fixed)
+            else:
+                k, stream = untabled_binomial(stream, n[i], fixed[0, 3], fixed[0, 4], fixed[0, 5], fixed[0, 6])
+            out[i] = n[i] - k if fixed[0, 2] == 1.0 else k
         else:
-            out[i] = binomial_at_rate(state, n[i], rate)
+            out[i], stream = binomial_at_rate(stream, n[i], rate, 0)
 
 
 @njit(cache=True)
@@ -442,17 +461,28 @@ def simulate_block(noise, key, first_draw, streams, horizon, keep_paths,
                     # the prepared sampler, stays the same month after month.
                     whole = np.floor(leads)  # a float: math.floor would be an int64
                     fraction = leads - whole
+                    stream = load(state, j)
                     extra = 0.0
                     if whole > _MOST_TRIALS:
-                        extra = _binomial_beyond_int64(state[j], whole - _MOST_TRIALS, conversion[d, j])
+                        extra, stream = _binomial_beyond_int64(stream, whole - _MOST_TRIALS, conversion[d, j])
                         whole = _MOST_TRIALS
                     if won_setup[j, 0] != whole or won_setup[j, 1] != conversion[d, j]:
                         prepare_binomial(np.int64(whole), conversion[d, j], won_setup[j], horizon - t,
                                          won_cdf[j], won_guide[j])
-                    won = float(prepared_binomial(state[j], won_setup[j], won_cdf[j], won_guide[j]))
-                    if fraction > 0.0 and next_double(state[j]) < fraction * conversion[d, j]:
-                        won += 1.0
+                    if won_setup[j, 3] == 2.0:
+                        whole_won, stream = table_variate(stream, won_cdf, won_guide, j, won_setup)
+                    else:
+                        whole_won, stream = untabled_binomial(stream, np.int64(whole), won_setup[j, 3], won_setup[j, 4],
+                                                              won_setup[j, 5], won_setup[j, 6])
+                    if won_setup[j, 2] == 1.0:  # drawn for 1 - p
+                        whole_won = np.int64(whole) - whole_won
+                    won = float(whole_won)
+                    if fraction > 0.0:
+                        u, stream = uniform(stream)
+                        if u < fraction * conversion[d, j]:
+                            won += 1.0
                     won += extra
+                    store(state, j, stream)
                 else:
                     won = leads * conversion[d, j]
                 lands = t + lag[d, j]
@@ -478,10 +508,13 @@ def simulate_block(noise, key, first_draw, streams, horizon, keep_paths,
                 if noise:
                     if churn_setup[s, 0] != monthly_churn:
                         prepare_rate(monthly_churn, churn_setup[s])
+                    stream = load(state, n_motions + s)
                     if active[s] <= _MOST_TRIALS:
-                        churned = float(binomial_at_rate(state[n_motions + s], np.int64(active[s]), churn_setup[s]))
+                        churned_count, stream = binomial_at_rate(stream, np.int64(active[s]), churn_setup, s)
+                        churned = float(churned_count)
                     else:
-                        churned = _binomial_beyond_int64(state[n_motions + s], active[s], monthly_churn)
+                        churned, stream = _binomial_beyond_int64(stream, active[s], monthly_churn)
+                    store(state, n_motions + s, stream)
                 else:
                     churned = active[s] * monthly_churn
                 revenue = mrr[s]

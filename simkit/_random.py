@@ -78,21 +78,43 @@ def philox4x64(c0, c1, c2, c3, k0, k1):
 
 
 @njit(cache=True, inline="always")
-def next_uint64(state):
-    """SFC64: the next 64 bits of the stream whose state (a, b, c, counter) is ``state``."""
-    a = state[0]
-    b = state[1]
-    c = state[2]
-    w = state[3]
+def step(stream):
+    """SFC64 on a stream held as a tuple (a, b, c, counter): its next 64 bits and the
+    stream after them. The month loop keeps streams as tuples of integers, not arrays: an
+    array handed to an inlined function costs numba a reference count on every call."""
+    a, b, c, w = stream
     out = a + b + w
-    state[0] = b ^ (b >> _U11)
-    state[1] = c + (c << _U3)
-    state[2] = ((c << _U24) | (c >> _U40)) + out
-    state[3] = w + _ONE
-    return out
+    return out, (b ^ (b >> _U11), c + (c << _U3), ((c << _U24) | (c >> _U40)) + out, w + _ONE)
 
 
 @njit(cache=True, inline="always")
+def uniform(stream):
+    """A uniform on [0, 1) with 53 random bits, as ``numpy.random.Generator.random``, and
+    the stream after it."""
+    out, stream = step(stream)
+    return np.float64(out >> _U11) * _TO_DOUBLE, stream
+
+
+@njit(cache=True, inline="always")
+def load(states, row):
+    """Stream ``row`` of a (streams, 4) state array, as a tuple."""
+    return states[row, 0], states[row, 1], states[row, 2], states[row, 3]
+
+
+@njit(cache=True, inline="always")
+def store(states, row, stream):
+    states[row, 0], states[row, 1], states[row, 2], states[row, 3] = stream
+
+
+@njit(cache=True)
+def next_uint64(state):
+    """SFC64: the next 64 bits of the stream whose state (a, b, c, counter) is ``state``."""
+    out, stream = step((state[0], state[1], state[2], state[3]))
+    state[0], state[1], state[2], state[3] = stream
+    return out
+
+
+@njit(cache=True)
 def next_double(state):
     """A uniform on [0, 1) with 53 random bits, as ``numpy.random.Generator.random``."""
     return np.float64(next_uint64(state) >> _U11) * _TO_DOUBLE
@@ -101,12 +123,10 @@ def next_double(state):
 @njit(cache=True)
 def set_sfc64(state, a, b, c):
     """Seed a stream as numpy seeds SFC64: counter 1, then 12 outputs discarded."""
-    state[0] = a
-    state[1] = b
-    state[2] = c
-    state[3] = _ONE
+    stream = (a, b, c, _ONE)
     for _ in range(12):
-        next_uint64(state)
+        _, stream = step(stream)
+    state[0], state[1], state[2], state[3] = stream
 
 
 @njit(cache=True)
