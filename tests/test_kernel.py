@@ -80,6 +80,8 @@ def _assert_binomial(draws, n, p):
         (150, 0.3),
         (20, 0.7),  # symmetry, inversion
         (1_000, 0.9),  # symmetry, BTRD
+        (32_767, 0.01),  # BTRD's exact test by tabulated log-factorials, largest n
+        (32_768, 0.01),  # BTRD's exact test by recursion and Stirling series, smallest n
         (10_000_000, 0.0015),  # huge n
     ],
 )
@@ -164,3 +166,12 @@ def test_streams_of_neighbouring_draws_are_uncorrelated():
     draws = _draw(2_000, 0.1, seed=11).astype(float)
     correlation = np.corrcoef(draws[:-1], draws[1:])[0, 1]
     assert abs(correlation) < 4 / np.sqrt(draws.size)
+
+
+def test_tabulated_log_factorials_match_scipy():
+    """BTRD's exact test reads log(k!) from a table: within 1e-15 of scipy's gammaln, relative
+    (glibc's lgamma and scipy's differ by a few ulps)."""
+    from scipy import special
+
+    k = np.arange(_kernel._LOG_FACTORIALS.size)
+    np.testing.assert_allclose(_kernel._LOG_FACTORIALS, special.gammaln(k + 1.0), rtol=1e-15, atol=0)
