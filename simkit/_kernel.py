@@ -391,6 +391,7 @@ def binomial_stream(key, n, p, uses, out):
         if n[i] == n[0]:
             if fixed[0, 0] != n[i]:
                 prepare_binomial(n[i], p, fixed[0], uses, cdf[0], guide[0])
+            # The kernel's wins, step for step (simulate_block).
             if fixed[0, 3] == 2.0:
                 k, stream = table_variate(stream, cdf, guide, 0, fixed)
             else:
@@ -486,6 +487,8 @@ def simulate_block(noise, key, first_draw, streams, horizon, keep_paths,
                     if won_setup[j, 0] != whole or won_setup[j, 1] != conversion[d, j]:
                         prepare_binomial(np.int64(whole), conversion[d, j], won_setup[j], horizon - t,
                                          won_cdf[j], won_guide[j])
+                    # Table or not is decided here, not in a function taking the arrays
+                    # (untabled_binomial says why); binomial_stream repeats these steps.
                     if won_setup[j, 3] == 2.0:
                         whole_won, stream = table_variate(stream, won_cdf, won_guide, j, won_setup)
                     else:
