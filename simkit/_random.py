@@ -117,7 +117,9 @@ def next_uint64(state):
 @njit(cache=True)
 def next_double(state):
     """A uniform on [0, 1) with 53 random bits, as ``numpy.random.Generator.random``."""
-    return np.float64(next_uint64(state) >> _U11) * _TO_DOUBLE
+    u, stream = uniform((state[0], state[1], state[2], state[3]))
+    state[0], state[1], state[2], state[3] = stream
+    return u
 
 
 @njit(cache=True)
