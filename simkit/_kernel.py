@@ -57,8 +57,8 @@ _RECIPROCALS = np.array([0.0] + [1.0 / k for k in range(1, 1025)])
 
 # log(k!) for k below 2**15 (256 kB): BTRD's exact test for up to 32,767 trials in one log
 # and four lookups, where the recursion or the Stirling series takes up to 15 steps or four
-# logs. Each value is within a few ulps of log(k!) (glibc's lgamma; below 2e-10 absolute),
-# so the test decides with an error below 1e-9 of the probability it compares with.
+# logs. Each value is within a few ulps of log(k!) (Python's math.lgamma; below 2e-10
+# absolute), so the test decides with an error below 1e-9 of the probability it compares.
 _LOG_FACTORIALS = np.array([math.lgamma(k + 1.0) for k in range(1 << 15)])
 
 

@@ -170,7 +170,7 @@ def test_streams_of_neighbouring_draws_are_uncorrelated():
 
 def test_tabulated_log_factorials_match_scipy():
     """BTRD's exact test reads log(k!) from a table: within 1e-15 of scipy's gammaln, relative
-    (glibc's lgamma and scipy's differ by a few ulps)."""
+    (Python's math.lgamma and scipy's differ by a few ulps)."""
     from scipy import special
 
     k = np.arange(_kernel._LOG_FACTORIALS.size)
