@@ -292,10 +292,11 @@ def _table_variate(stream, cdf, guide, row, first_k, entries):
     return i + first_k, stream
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def prepare_binomial(n, p, setup, uses, cdf, guide):
     """Prepare Binomial(n, p) for about ``uses`` variates; ``cdf`` and ``guide`` (both of
-    ``TABLE_CAPACITY``) hold a table when one pays for itself."""
+    ``TABLE_CAPACITY``) hold a table when one pays for itself. Called once a draw and
+    motion, so not inlined: the month loop stays smaller."""
     flip, q, log_one_minus_q, ratio, q_one_minus_q = _rate_terms(p)
     setup[0] = n
     setup[1] = p
@@ -323,12 +324,14 @@ def prepare_binomial(n, p, setup, uses, cdf, guide):
     setup[5] = ratio
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def untabled_binomial(stream, n, method, first, second, q):
     """A prepared binomial's variate of q = min(p, 1 - p) by the method its set-up chose
     when that was not a table (``prepare_binomial``'s slots 0, 3, 4, 5, 6); (variate,
     stream). Table lookups are left to the caller, with the table's arrays: handed to a
-    function that branches like this one, numba would reference-count them on every call."""
+    function that branches like this one, numba would reference-count them on every call.
+    Called, not inlined: a motion's wins rarely go without a table, and one copy of BTRD
+    fewer in the kernel takes a third off its first compile."""
     if method == 1.0:
         return _btrd(stream, n, q, first, second)
     if method == 0.0:
