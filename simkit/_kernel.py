@@ -356,12 +356,19 @@ _MOST_TRIALS = 2.0**62
 @njit(cache=True)
 def _binomial_beyond_int64(stream, trials, p):
     """Binomial(trials, p) for a float count of trials of any size (a rare path, kept out of
-    line so it costs the month loop nothing); (variate, stream)."""
+    line so it costs the month loop nothing); (variate, stream). Each piece is prepared
+    without a table and drawn by ``untabled_binomial``, the kernel's own copy of the
+    samplers, rather than by a copy of its own."""
+    setup = np.empty(_SETUP_SIZE)
+    no_table = np.empty(0)
+    no_guide = np.empty(0, dtype=np.int64)
     successes = 0.0
     while trials > 0.0:
         piece = min(trials, _MOST_TRIALS)
-        k, stream = binomial(stream, np.int64(piece), p)
-        successes += float(k)
+        n = np.int64(piece)
+        prepare_binomial(n, p, setup, 0, no_table, no_guide)
+        k, stream = untabled_binomial(stream, n, setup[3], setup[4], setup[5], setup[6])
+        successes += float(n - k if setup[2] == 1.0 else k)
         trials -= piece
     return successes, stream
 
