@@ -35,6 +35,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from simkit.cli import main
+from tests.scenario_edits import is_number, replaced, walk
 from tests.toml_writer import dumps, toml_key, toml_value  # noqa: F401
 from simkit.errors import ScenarioError
 from simkit.scenario import Scenario, from_dict
@@ -44,16 +45,6 @@ EXAMPLES = {p.stem: tomllib.loads(p.read_text()) for p in sorted((ROOT / "scenar
 
 
 # -- helpers -------------------------------------------------------------------------------
-def places(node, prefix=(), max_depth=8):
-    """Every (path, value) below ``node`` (down to ``max_depth`` levels); a path is a tuple
-    of keys and list indices."""
-    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
-    for key, value in items:
-        yield prefix + (key,), value
-        if isinstance(value, (dict, list)) and len(prefix) + 1 < max_depth:
-            yield from places(value, prefix + (key,), max_depth)
-
-
 def dotted(path: tuple) -> str:
     """The loader's spelling of a path: keys joined by dots, list indices in brackets."""
     text = ""
@@ -62,21 +53,8 @@ def dotted(path: tuple) -> str:
     return text
 
 
-def put(data: dict, path: tuple, value) -> dict:
-    out = copy.deepcopy(data)
-    node = out
-    for key in path[:-1]:
-        node = node[key]
-    node[path[-1]] = value
-    return out
-
-
-def is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def numeric_leaves(data: dict) -> list[tuple]:
-    return [path for path, value in places(data) if is_number(value)]
+    return [path for path, value in walk(data, max_depth=8) if is_number(value)]
 
 
 def outcome(data):
@@ -122,7 +100,7 @@ def scenario_setting(path: tuple) -> bool:
 def test_nan_and_infinity_are_rejected_where_they_are(example, value):
     data = EXAMPLES[example]
     for path in numeric_leaves(data):
-        messages = problems_at(put(data, path, value), path)
+        messages = problems_at(replaced(data, path, value), path)
         assert messages, f"{dotted(path)} = {value}: no problem reported at that path"
         expected = "whole number" if scenario_setting(path) else "NaN and infinity are not allowed"
         assert any(expected in m for m in messages), (dotted(path), messages)
@@ -134,7 +112,7 @@ def test_absurdly_large_numbers_are_rejected_and_shown(example):
     data = EXAMPLES[example]
     for path in numeric_leaves(data):
         for value, shown in ((10**400, "a number with 401 digits"), (1e300, "1e+300")):
-            messages = problems_at(put(data, path, value), path)
+            messages = problems_at(replaced(data, path, value), path)
             assert messages, f"{dotted(path)} = {shown}: no problem reported at that path"
             assert any(shown in m for m in messages), (dotted(path), messages)
             assert any("expected" in m for m in messages), (dotted(path), messages)
@@ -147,7 +125,7 @@ def test_wrong_types_where_a_number_goes(example):
              (datetime.date(2024, 1, 31), "datetime.date(2024, 1, 31)"), ("x" * 10_000, "...")]
     for path in numeric_leaves(data):
         for value, shown in wrong:
-            messages = problems_at(put(data, path, value), path)
+            messages = problems_at(replaced(data, path, value), path)
             if not messages and isinstance(value, list):
                 continue  # a list where a range's bound goes is reported one level up
             assert messages, f"{dotted(path)} = {shown}: no problem reported at that path"
@@ -157,14 +135,15 @@ def test_wrong_types_where_a_number_goes(example):
 
 def test_negative_money_is_not_called_a_typo_and_rates_get_the_percent_hint():
     base = EXAMPLES["pre_pmf_smb"]
-    [message] = problems_at(put(base, ("segments", "smb", "cost_to_serve_per_year"), -5),
+    [message] = problems_at(replaced(base, ("segments", "smb", "cost_to_serve_per_year"), -5),
                             ("segments", "smb", "cost_to_serve_per_year"))
     assert "got -5; expected an amount of money, 0 or more" in message and "typo" not in message
-    [message] = problems_at(put(base, ("company", "starting_cash"), 2e13), ("company", "starting_cash"))
+    [message] = problems_at(replaced(base, ("company", "starting_cash"), 2e13), ("company", "starting_cash"))
     assert "taken to be a typo" in message
-    [message] = problems_at(put(base, ("segments", "smb", "gross_margin"), 72), ("segments", "smb", "gross_margin"))
+    margin = ("segments", "smb", "gross_margin")
+    [message] = problems_at(replaced(base, margin, 72), margin)
     assert "rates are written as fractions: 7% is 0.07" in message
-    [message] = problems_at(put(base, ("segments", "smb", "gross_margin"), -0.2), ("segments", "smb", "gross_margin"))
+    [message] = problems_at(replaced(base, margin, -0.2), margin)
     assert "7% is 0.07" not in message
 
 
@@ -179,7 +158,7 @@ def test_negative_money_is_not_called_a_typo_and_rates_get_the_percent_hint():
     ({"lognormal": {"median": 1, "sigma": 1}}, "no upper limit"),
 ])
 def test_hostile_distributions_on_a_rate(value, words):
-    data = put(EXAMPLES["pre_pmf_smb"], ("segments", "smb", "annual_churn"), value)
+    data = replaced(EXAMPLES["pre_pmf_smb"], ("segments", "smb", "annual_churn"), value)
     result = outcome(data)
     assert not isinstance(result, Scenario)
     assert any(p.path.startswith("segments.smb.annual_churn") and words in p.message for p in result), result
@@ -193,7 +172,7 @@ def test_hostile_distributions_on_a_rate(value, words):
 ])
 def test_a_cost_per_lead_that_can_be_drawn_as_zero_is_rejected(value):
     # leads = spend / cost_per_lead: a draw of 0 divided by zero inside the compiled kernel.
-    data = put(EXAMPLES["pre_pmf_smb"], ("motions", "self_serve", "cost_per_lead"), value)
+    data = replaced(EXAMPLES["pre_pmf_smb"], ("motions", "self_serve", "cost_per_lead"), value)
     result = outcome(data)
     assert not isinstance(result, Scenario), value
     assert any(p.path.startswith("motions.self_serve.cost_per_lead") for p in result)
@@ -208,18 +187,19 @@ def test_control_characters_in_text_are_rejected(field, text):
     data = EXAMPLES["pre_pmf_smb"]
     if field[0] == "stresses" and "downturn" not in data.get("stresses", {}):
         field = ("stresses", next(iter(data["stresses"])), "description")
-    messages = problems_at(put(data, field, text), field)
+    messages = problems_at(replaced(data, field, text), field)
     assert any("control character" in m for m in messages), messages
 
 
 def test_ordinary_unicode_text_is_fine():
-    data = put(EXAMPLES["pre_pmf_smb"], ("scenario", "description"), "Zürich — 東京 💸\tline one\nline two")
-    data = put(data, ("scenario", "name"), "Ünïcödé plan")
+    data = replaced(EXAMPLES["pre_pmf_smb"], ("scenario", "description"), "Zürich — 東京 💸\tline one\nline two")
+    data = replaced(data, ("scenario", "name"), "Ünïcödé plan")
     assert isinstance(outcome(data), Scenario)
 
 
 def test_unicode_currency_is_rejected():
-    [message] = problems_at(put(EXAMPLES["pre_pmf_smb"], ("scenario", "currency"), "ÄÖÜ"), ("scenario", "currency"))
+    currency = ("scenario", "currency")
+    [message] = problems_at(replaced(EXAMPLES["pre_pmf_smb"], currency, "ÄÖÜ"), currency)
     assert "three-letter currency code" in message
 
 
@@ -288,7 +268,7 @@ HOSTILE = st.recursive(
 def hostile_documents(draw):
     data = copy.deepcopy(EXAMPLES[draw(st.sampled_from(sorted(EXAMPLES)))])
     for _ in range(draw(st.integers(1, 4))):
-        spots = list(places(data))
+        spots = list(walk(data, max_depth=8))
         path, value = spots[draw(st.integers(0, len(spots) - 1))]
         parent = data
         for key in path[:-1]:
@@ -348,7 +328,7 @@ def test_deeply_nested_files(tmp_path, depth):
 
 def test_deeply_nested_dict_straight_into_from_dict():
     for as_list in (True, False):
-        data = put(EXAMPLES["pre_pmf_smb"], ("segments", "smb", "acv"), deep(100_000, as_list))
+        data = replaced(EXAMPLES["pre_pmf_smb"], ("segments", "smb", "acv"), deep(100_000, as_list))
         outcome(data)
 
 

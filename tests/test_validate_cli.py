@@ -15,7 +15,6 @@ import random
 import subprocess
 import sys
 import tomllib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from simkit.cli import main
+from tests.scenario_edits import deleted, is_number, replaced, walk
 from tests.toml_writer import dumps, toml_key, toml_value  # noqa: F401
 from simkit.errors import ScenarioError
 from simkit.scenario import Scenario, from_dict
@@ -33,44 +33,9 @@ EXAMPLES = sorted((ROOT / "scenarios").glob("*.toml"))
 EXAMPLE_IDS = [p.stem for p in EXAMPLES]
 
 
-# -- a small TOML writer (every value inline, one line per top-level key) ------------------
+# -- scenario data -------------------------------------------------------------------------
 def example_data(path: Path) -> dict:
     return tomllib.loads(path.read_text())
-
-
-def walk(node, prefix=()) -> Iterator[tuple[tuple, object]]:
-    """Every (path, value) below ``node``; a path is a tuple of keys and list indices."""
-    if isinstance(node, dict):
-        items = node.items()
-    elif isinstance(node, list):
-        items = enumerate(node)
-    else:
-        return
-    for key, value in items:
-        yield prefix + (key,), value
-        yield from walk(value, prefix + (key,))
-
-
-def replaced(data: dict, path: tuple, value) -> dict:
-    data = copy.deepcopy(data)
-    node = data
-    for key in path[:-1]:
-        node = node[key]
-    node[path[-1]] = value
-    return data
-
-
-def deleted(data: dict, path: tuple) -> dict:
-    data = copy.deepcopy(data)
-    node = data
-    for key in path[:-1]:
-        node = node[key]
-    del node[path[-1]]
-    return data
-
-
-def is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 # -- running the command -------------------------------------------------------------------
