@@ -7,6 +7,8 @@ goodness-of-fit test on the exact pmf, and by mean and variance within four Mont
 standard errors.
 """
 
+import math
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -73,9 +75,13 @@ def _assert_binomial(draws, n, p):
     "n, p",
     [
         (5, 0.3),  # inversion
-        (50, 0.1),  # inversion, n p = 5
-        (99, 0.1),  # inversion just below n p = 10
-        (101, 0.1),  # BTRD just above
+        (12, 0.1),  # inversion, 4 steps without a branch, the loop past them
+        (30, 0.1),  # inversion, 8 steps without a branch
+        (50, 0.1),  # inversion, n p = 5, 16 steps
+        (99, 0.1),  # inversion, 16 steps, just below 10
+        (130, 0.1),  # inversion, 24 steps
+        (219, 0.1),  # inversion, 32 steps, just below n p = 22
+        (221, 0.1),  # BTRD just above
         (2_000, 0.1),  # BTRD, the reference model's SMB leads
         (150, 0.3),
         (20, 0.7),  # symmetry, inversion
@@ -111,7 +117,8 @@ def test_prepared_binomial_matches_the_exact_distribution(n, p, uses, method):
     _assert_binomial(_draw_prepared(n, p, uses, seed=n + 1), n, p)
 
 
-@pytest.mark.parametrize("n, p", [(5, 0.3), (99, 0.1), (101, 0.1), (10_000, 0.018), (2_500, 0.01), (1_000, 0.9)])
+@pytest.mark.parametrize("n, p", [(5, 0.3), (99, 0.1), (219, 0.1), (221, 0.1), (10_000, 0.018), (2_500, 0.01),
+                                  (1_000, 0.9)])
 def test_binomial_at_a_prepared_rate_matches_the_exact_distribution(n, p):
     _assert_binomial(_draw_at_rate(n, p, seed=n + 2), n, p)
 
@@ -175,3 +182,31 @@ def test_tabulated_log_factorials_match_scipy():
 
     k = np.arange(_kernel._LOG_FACTORIALS.size)
     np.testing.assert_allclose(_kernel._LOG_FACTORIALS, special.gammaln(k + 1.0), rtol=1e-15, atol=0)
+
+
+@pytest.mark.parametrize("n, p", [(3, 0.3), (12, 0.1), (30, 0.1), (99, 0.1), (130, 0.1), (219, 0.1), (20, 0.7)])
+def test_inversion_stops_where_a_plain_sequential_search_does(n, p):
+    """The kernel's inversion makes its first comparisons without a branch; a plain search
+    in Python, on the same uniform and the same floating-point steps, must stop at the
+    same count, draw for draw."""
+    from simkit._random import next_double, seed_stream
+
+    size = 2_000
+    key = _key(n)
+    kernel = _draw(n, p, seed=n, size=size)
+    q = min(p, 1.0 - p)
+    ratio = q / (1.0 - q)
+    start = math.exp(n * math.log1p(-q))
+    state = np.zeros(4, dtype=np.uint64)
+    plain = np.empty(size, dtype=np.int64)
+    for i in range(size):
+        seed_stream(state, key, i, 0)
+        u = next_double(state)
+        k, f = 0, start
+        while u > f:
+            u -= f
+            k += 1
+            f *= (n - k + 1) * _kernel._RECIPROCALS[k] * ratio
+        plain[i] = k if q == p else n - k
+    np.testing.assert_array_equal(kernel, plain)
+    assert len(np.unique(plain)) > 2  # the cases reach past the first comparisons
