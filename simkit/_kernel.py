@@ -108,11 +108,11 @@ def _inversion(stream, n, p, start, ratio):
 
 
 @njit(cache=True, inline="always")
-def _btrd(stream, n, p, spq, r):
-    """BTRD given sqrt(n p (1 - p)) and r = p / (1 - p); (variate, stream). Only the first
-    test's set-up is computed up front, without a division on the way to it: 70-80% of
-    variates are accepted there, and the rest of the set-up would cost more than the
-    variate itself."""
+def _btrd(stream, n, p, spq, r, log_r):
+    """BTRD given sqrt(n p (1 - p)), r = p / (1 - p) and log(r); (variate, stream). Only the
+    first test's set-up is computed up front, without a division on the way to it: 40-70%
+    of variates are accepted there (more as n p grows), and the rest of the set-up would cost
+    more than the variate itself. log(r) depends on p alone: the callers keep it with p."""
     b = 1.15 + 2.53 * spq
     a = -0.0873 + 0.0248 * b + 0.01 * p
     c = n * p + 0.5
@@ -123,7 +123,7 @@ def _btrd(stream, n, p, spq, r):
     ready = False
     tabulated = n < _LOG_FACTORIALS.size
     m = 0
-    vr = npq = nr = alpha = log_mode = log_r = 0.0
+    vr = npq = nr = alpha = log_mode = 0.0
     while True:
         v, stream = uniform(stream)
         if v * b <= 0.86 * vr_b:
@@ -138,7 +138,6 @@ def _btrd(stream, n, p, spq, r):
             alpha = (2.83 + 5.1 * inverse_b) * spq
             if tabulated:
                 log_mode = _LOG_FACTORIALS[m] + _LOG_FACTORIALS[n - m]
-                log_r = math.log(r)
             ready = True
         if v >= vr:
             u, stream = uniform(stream)
@@ -192,16 +191,17 @@ def _btrd(stream, n, p, spq, r):
 @njit(cache=True, inline="always")
 def _rate_terms(p):
     """The p-only set-up: 1.0 if sampling 1 - p by symmetry, q = min(p, 1 - p), log(1 - q),
-    q / (1 - q), q (1 - q)."""
+    q / (1 - q), q (1 - q), log(q / (1 - q))."""
     flip = p > 0.5
     q = 1.0 - p if flip else p
     if 0.0 < q:
-        return (1.0 if flip else 0.0), q, math.log1p(-q), q / (1.0 - q), q * (1.0 - q)
-    return (1.0 if flip else 0.0), q, 0.0, 0.0, 0.0
+        ratio = q / (1.0 - q)
+        return (1.0 if flip else 0.0), q, math.log1p(-q), ratio, q * (1.0 - q), math.log(ratio)
+    return (1.0 if flip else 0.0), q, 0.0, 0.0, 0.0, 0.0
 
 
 @njit(cache=True, inline="always")
-def _binomial_with(stream, n, p, flip, q, log_one_minus_q, ratio, q_one_minus_q):
+def _binomial_with(stream, n, p, flip, q, log_one_minus_q, ratio, q_one_minus_q, log_ratio):
     """Binomial(n, p) given p's set-up (``_rate_terms``): inversion when n q < 22, else BTRD;
     (variate, stream)."""
     if n <= 0 or p <= 0.0:
@@ -212,7 +212,7 @@ def _binomial_with(stream, n, p, flip, q, log_one_minus_q, ratio, q_one_minus_q)
         if n * q < _INVERSION_BELOW:
             k, stream = _inversion(stream, n, q, math.exp(n * log_one_minus_q), ratio)
         else:
-            k, stream = _btrd(stream, n, q, math.sqrt(n * q_one_minus_q), ratio)
+            k, stream = _btrd(stream, n, q, math.sqrt(n * q_one_minus_q), ratio, log_ratio)
         if flip == 1.0:
             k = n - k
     return k, stream
@@ -221,20 +221,20 @@ def _binomial_with(stream, n, p, flip, q, log_one_minus_q, ratio, q_one_minus_q)
 @njit(cache=True, inline="always")
 def binomial(stream, n, p):
     """One exact Binomial(n, p) variate (n >= 0 integer, 0 <= p <= 1) and the stream after it."""
-    flip, q, log_one_minus_q, ratio, q_one_minus_q = _rate_terms(p)
-    return _binomial_with(stream, n, p, flip, q, log_one_minus_q, ratio, q_one_minus_q)
+    flip, q, log_one_minus_q, ratio, q_one_minus_q, log_ratio = _rate_terms(p)
+    return _binomial_with(stream, n, p, flip, q, log_one_minus_q, ratio, q_one_minus_q, log_ratio)
 
 
 # The part of a binomial's set-up that depends on p alone, kept while p does not change (a
 # segment's churn is usually the same month after month within a draw, its customer count
 # never is): p, then ``_rate_terms(p)``.
-_RATE_SETUP_SIZE = 6
+_RATE_SETUP_SIZE = 7
 
 
 @njit(cache=True, inline="always")
 def prepare_rate(p, setup):
     setup[0] = p
-    setup[1], setup[2], setup[3], setup[4], setup[5] = _rate_terms(p)
+    setup[1], setup[2], setup[3], setup[4], setup[5], setup[6] = _rate_terms(p)
 
 
 @njit(cache=True, inline="always")
@@ -242,15 +242,15 @@ def binomial_at_rate(stream, n, setups, row):
     """Binomial(n, p) for the p that row ``row`` of ``setups`` was prepared for (see
     ``prepare_rate``); (variate, stream)."""
     return _binomial_with(stream, n, setups[row, 0], setups[row, 1], setups[row, 2], setups[row, 3],
-                          setups[row, 4], setups[row, 5])
+                          setups[row, 4], setups[row, 5], setups[row, 6])
 
 
 # A prepared binomial: the set-up for one (n, p), reused while they do not change (a
 # motion's leads and conversion are the same month after month within a draw). Slots: n, p,
 # 1 if sampling 1 - p by symmetry, the method (-1 degenerate, 0 inversion, 1 BTRD, 2 table),
 # the method's two numbers (table: first k, entries; inversion: (1 - q)^n, q / (1 - q);
-# BTRD: sqrt(n q (1 - q)), q / (1 - q)), then q = min(p, 1 - p).
-_SETUP_SIZE = 7
+# BTRD: sqrt(n q (1 - q)), q / (1 - q)), then q = min(p, 1 - p) and log(q / (1 - q)).
+_SETUP_SIZE = 8
 
 # A table of the cumulative distribution holds the probabilities that are at least 1e-20
 # of the mode's (what lies beyond, summed, is below 1e-18); at most this many entries.
@@ -325,11 +325,12 @@ def prepare_binomial(n, p, setup, uses, cdf, guide):
     """Prepare Binomial(n, p) for about ``uses`` variates; ``cdf`` and ``guide`` (both of
     ``TABLE_CAPACITY``) hold a table when one pays for itself. Called once a draw and
     motion, so not inlined: the month loop stays smaller."""
-    flip, q, log_one_minus_q, ratio, q_one_minus_q = _rate_terms(p)
+    flip, q, log_one_minus_q, ratio, q_one_minus_q, log_ratio = _rate_terms(p)
     setup[0] = n
     setup[1] = p
     setup[2] = flip
     setup[6] = q
+    setup[7] = log_ratio
     if n <= 0 or p <= 0.0 or p >= 1.0:
         setup[3] = -1.0
         return
@@ -353,15 +354,15 @@ def prepare_binomial(n, p, setup, uses, cdf, guide):
 
 
 @njit(cache=True)
-def untabled_binomial(stream, n, method, first, second, q):
+def untabled_binomial(stream, n, method, first, second, q, log_ratio):
     """A prepared binomial's variate of q = min(p, 1 - p) by the method its set-up chose
-    when that was not a table (``prepare_binomial``'s slots 0, 3, 4, 5, 6); (variate,
+    when that was not a table (``prepare_binomial``'s slots 0, 3, 4, 5, 6, 7); (variate,
     stream). Table lookups are left to the caller, with the table's arrays: handed to a
     function that branches like this one, numba would reference-count them on every call.
     Called, not inlined: a motion's wins rarely go without a table, and one copy of BTRD
     fewer in the kernel takes a third off its first compile."""
     if method == 1.0:
-        return _btrd(stream, n, q, first, second)
+        return _btrd(stream, n, q, first, second, log_ratio)
     if method == 0.0:
         return _inversion(stream, n, q, first, second)
     return 0, stream  # degenerate: n <= 0, p = 0 or p = 1 (q = 0, flipped when p = 1)
@@ -395,7 +396,7 @@ def _binomial_beyond_int64(stream, trials, p):
         piece = min(trials, _MOST_TRIALS)
         n = np.int64(piece)
         prepare_binomial(n, p, setup, 0, no_table, no_guide)
-        k, stream = untabled_binomial(stream, n, setup[3], setup[4], setup[5], setup[6])
+        k, stream = untabled_binomial(stream, n, setup[3], setup[4], setup[5], setup[6], setup[7])
         successes += float(n - k if setup[2] == 1.0 else k)
         trials -= piece
     return successes, stream
@@ -433,7 +434,8 @@ def binomial_stream(key, n, p, uses, out):
             if fixed[0, 3] == 2.0:
                 k, stream = table_variate(stream, cdf, guide, 0, fixed)
             else:
-                k, stream = untabled_binomial(stream, n[i], fixed[0, 3], fixed[0, 4], fixed[0, 5], fixed[0, 6])
+                k, stream = untabled_binomial(stream, n[i], fixed[0, 3], fixed[0, 4], fixed[0, 5], fixed[0, 6],
+                                              fixed[0, 7])
             out[i] = n[i] - k if fixed[0, 2] == 1.0 else k
         else:
             out[i], stream = binomial_at_rate(stream, n[i], rate, 0)
@@ -531,7 +533,7 @@ def simulate_block(noise, key, first_draw, streams, horizon, keep_paths,
                         whole_won, stream = table_variate(stream, won_cdf, won_guide, j, won_setup)
                     else:
                         whole_won, stream = untabled_binomial(stream, np.int64(whole), won_setup[j, 3], won_setup[j, 4],
-                                                              won_setup[j, 5], won_setup[j, 6])
+                                                              won_setup[j, 5], won_setup[j, 6], won_setup[j, 7])
                     if won_setup[j, 2] == 1.0:  # drawn for 1 - p
                         whole_won = np.int64(whole) - whole_won
                     won = float(whole_won)
