@@ -73,11 +73,12 @@ def _inversion(stream, n, p, start, ratio):
 
     The sequential search compares u - f(0) - ... - f(k - 1) with f(k) for k = 0, 1, ...
     and stops at the first k where it is not larger. Its first ``steps`` comparisons (4 to
-    32, by n p: rarely fewer than the search needs) are made without a branch, adding up the comparisons that hold: once one
-    fails, u is spent and the later ones fail too (f(k) >= 0), so the sum is the k the
-    search stops at, compared on the same numbers. A branch-free search costs a few cycles a
-    step where the exit of a searching loop is a mispredicted branch (about half of an
-    inversion's time); the loop takes over only past ``steps``."""
+    32, by n p: rarely fewer than the search needs) are made without a branch, adding up
+    the comparisons that hold: once one fails, u is spent and the later ones fail too
+    (f(k) >= 0), so the sum is the k the search stops at, compared on the same numbers. A
+    branch-free search costs a few cycles a step where the exit of a searching loop is a
+    mispredicted branch (about half of an inversion's time); the loop takes over only past
+    ``steps``."""
     mean = n * p
     if mean < 4.5:
         steps = 4 if mean < 1.5 else 8
