@@ -15,7 +15,7 @@ from scipy import stats
 
 from simkit import _kernel
 from simkit._kernel import binomial_array, binomial_stream
-from simkit._random import key_words
+from simkit._random import STATE_WORDS, key_words, next_double, seed_stream
 
 SIZE = 200_000
 
@@ -189,15 +189,13 @@ def test_inversion_stops_where_a_plain_sequential_search_does(n, p):
     """The kernel's inversion makes its first comparisons without a branch; a plain search
     in Python, on the same uniform and the same floating-point steps, must stop at the
     same count, draw for draw."""
-    from simkit._random import next_double, seed_stream
-
     size = 2_000
     key = _key(n)
     kernel = _draw(n, p, seed=n, size=size)
     q = min(p, 1.0 - p)
     ratio = q / (1.0 - q)
     start = math.exp(n * math.log1p(-q))
-    state = np.zeros(4, dtype=np.uint64)
+    state = np.zeros(STATE_WORDS, dtype=np.uint64)
     plain = np.empty(size, dtype=np.int64)
     for i in range(size):
         seed_stream(state, key, i, 0)
