@@ -136,23 +136,58 @@ def test_binomial_with_trillions_of_trials_stays_in_its_bulk(n):
     assert stats.kstest(z, "norm").pvalue > 1e-3
 
 
-def test_table_sampler_tabulates_the_exact_pmf():
-    """The guide table's cumulative probabilities against scipy's cdf."""
-    for n, p in [(2_000, 0.1), (20, 0.2), (240, 0.006)]:
-        cdf = np.zeros(_kernel.TABLE_CAPACITY)
-        guide = np.zeros(_kernel.TABLE_CAPACITY, dtype=np.int64)
-        offset, entries = _kernel._fill_table(n, p, cdf, guide)
-        first = 0  # the table starts at entry 0
-        k = offset + np.arange(entries)
-        np.testing.assert_allclose(cdf[first:first + entries], stats.binom.cdf(k, n, p), rtol=0, atol=1e-13)
-        # the table holds all but 1e-18 of the probability
-        assert stats.binom.cdf(offset - 1, n, p) + stats.binom.sf(offset + entries - 1, n, p) < 1e-18
-        # the guide never points past the entry that inversion needs for any u of its bin
-        u = np.linspace(0, 1, 100_001)[:-1]
-        needed = first + np.searchsorted(cdf[first:first + entries], u, side="right")
-        start = guide[first + (u * entries).astype(int)]
-        assert np.all(start <= needed)
-        assert np.mean(needed - start) < 1.5  # and rarely far before it
+@pytest.mark.parametrize("n, p", [(2_000, 0.1), (150, 0.3), (20, 0.2), (240, 0.006), (10**9, 1e-7)])
+def test_table_holds_the_exact_pmf_around_the_mode(n, p):
+    """The table's cumulative probabilities and its edges' pmf against scipy, its span, and
+    its guide."""
+    cdf = np.zeros(_kernel.TABLE_CAPACITY)
+    guide = np.zeros(_kernel.TABLE_CAPACITY, dtype=np.int64)
+    first, entries, held, first_pmf, last_pmf = _kernel._fill_table(n, p, cdf, guide)
+    last = first + entries - 1
+    dist = stats.binom(n, p)
+    k = first + np.arange(entries)
+    # P(first <= X <= k), absolute, not normalised to the table
+    np.testing.assert_allclose(cdf[:entries], dist.cdf(k) - dist.cdf(first - 1), rtol=0, atol=1e-13)
+    assert held == cdf[entries - 1]
+    np.testing.assert_allclose([first_pmf, last_pmf], dist.pmf([first, last]), rtol=1e-11)
+    # at least 3 sd either side of the mode, or to the end of the support
+    mode, sd = int((n + 1) * p), np.sqrt(n * p * (1 - p))
+    assert first == 0 or first <= mode - 3 * sd
+    assert last == n or last >= mode + 3 * sd
+    # the guide never points past the entry that inversion needs for any u of its bin
+    u = np.linspace(0, held, 100_001)[:-1]
+    needed = np.searchsorted(cdf[:entries], u, side="right")
+    start = guide[(u * (entries / held)).astype(int)]
+    assert np.all(start <= needed)
+    assert np.mean(needed - start) < 1.5  # and rarely far before it
+
+
+@pytest.mark.parametrize("n, p", [(2_000, 0.1), (150, 0.3), (240, 0.006), (10**9, 1e-7)])
+def test_table_tails_are_inverted_in_their_order(n, p):
+    """Past the table, u in [0, 1 - held) is inverted over the upper tail upward, then the
+    lower tail downward: the walk must land where scipy's pmf, summed in that order, says."""
+    cdf = np.zeros(_kernel.TABLE_CAPACITY)
+    guide = np.zeros(_kernel.TABLE_CAPACITY, dtype=np.int64)
+    first, entries, held, first_pmf, last_pmf = _kernel._fill_table(n, p, cdf, guide)
+    last = first + entries - 1
+    order = np.concatenate([np.arange(last + 1, min(n, last + 3_000) + 1), np.arange(first - 1, -1, -1)])
+    cumulative = np.cumsum(stats.binom.pmf(order, n, p))
+    before = np.concatenate([[0.0], cumulative[:-1]])
+    rest = 1.0 - held
+    assert abs(cumulative[-1] - rest) < 1e-12  # the two tails hold what the table does not
+    walked = 0
+    for u in np.linspace(0.0, rest, 4_001)[:-1]:
+        k = _kernel._tail_walk(u, n, p, first, last, first_pmf, last_pmf)
+        if k < 0:  # only round-off may leave u unspent
+            assert u > cumulative[-1] - 1e-12
+            continue
+        i = np.flatnonzero(order == k)[0]
+        assert before[i] - 1e-12 <= u < cumulative[i] + 1e-12
+        walked += 1
+    assert walked >= 3_990
+    # and both tails are reached when they exist
+    assert (first == 0) or _kernel._tail_walk(rest * 0.999, n, p, first, last, first_pmf, last_pmf) < first
+    assert _kernel._tail_walk(0.0, n, p, first, last, first_pmf, last_pmf) == last + 1
 
 
 def test_binomial_edges():
