@@ -267,8 +267,9 @@ _SETUP_SIZE = 12
 # was a fifth of the reference model's kernel.
 TABLE_CAPACITY = 512
 _TABLE_SDS = 3.0
-# The tail walks stop where the pmf falls below 1e-20 of the mode's: the probability beyond,
-# summed, is below 1e-18, under the resolution of a 53-bit uniform.
+# The tail walks stop where the pmf falls below 1e-20 of its value at the table's end they
+# start from: the probability beyond, summed, is below 1e-18, under the resolution of a
+# 53-bit uniform.
 _TABLE_CUT = 1e-20
 # An entry costs about a sixth of what a table lookup saves over BTRD or inversion, so a
 # table is built only when it will serve at least one variate per 6 entries.
@@ -388,17 +389,19 @@ def _tail_walk(u, n, q, first_k, last_k, first_pmf, last_pmf):
 
 
 @njit(cache=True)
-def _table_tails(stream, u, outside, n, q, first_k, last_k, first_pmf, last_pmf):
+def _table_tails(stream, u, n, q, first_k, last_k, first_pmf, last_pmf):
     """A table's variate when its uniform fell past the table, u = that uniform - the
-    probability the table holds, uniform on [0, ``outside``); (variate, stream). Out of line:
-    3 variates in 1,000 come here. Should round-off leave u unspent, u is drawn again on
-    [0, outside): the variate is then one of the tails', as it was to be."""
-    while True:
-        k = _tail_walk(u, n, q, first_k, last_k, first_pmf, last_pmf)
-        if k >= 0:
-            return k, stream
-        u, stream = uniform(stream)
-        u *= outside
+    probability the table holds; (variate, stream). Out of line: 3 variates in 1,000 come
+    here."""
+    k = _tail_walk(u, n, q, first_k, last_k, first_pmf, last_pmf)
+    if k >= 0:
+        return k, stream
+    # Float round-off left u unspent: the table and its tails summed to just under 1 (a
+    # table of all but 1e-30 of the probability can hold 1 - 1e-16). A fresh variate of the
+    # whole distribution then, as inversion draws again, by the samplers that need no table
+    # (drawing u again here could loop forever when the tails hold nothing).
+    successes, stream = _binomial_beyond_int64(stream, float(n), q)
+    return np.int64(successes), stream
 
 
 @njit(cache=True)
@@ -469,9 +472,8 @@ def table_variate(stream, cdf, guide, row, setups):
         i += 1
     if i < entries:
         return i + np.int64(setups[row, 4]), stream
-    return _table_tails(stream, u - setups[row, 8], 1.0 - setups[row, 8], np.int64(setups[row, 0]), setups[row, 6],
-                        np.int64(setups[row, 4]), np.int64(setups[row, 4]) + entries - 1, setups[row, 10],
-                        setups[row, 11])
+    return _table_tails(stream, u - setups[row, 8], np.int64(setups[row, 0]), setups[row, 6], np.int64(setups[row, 4]),
+                        np.int64(setups[row, 4]) + entries - 1, setups[row, 10], setups[row, 11])
 
 
 # Trials in one binomial: int64 holds 9.2e18. More leads or customers than that (a budget of

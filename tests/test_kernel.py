@@ -190,6 +190,28 @@ def test_table_tails_are_inverted_in_their_order(n, p):
     assert _kernel._tail_walk(0.0, n, p, first, last, first_pmf, last_pmf) == last + 1
 
 
+def test_table_tails_draw_afresh_when_round_off_leaves_u_unspent():
+    """Binomial(10, 1e-12): the table holds 1 - 1e-16 by round-off, its tails 1e-34. A u
+    past the table finds nothing in the tails and must get a fresh variate of the whole
+    distribution (drawing u again on the tails alone would never end)."""
+    n, p = 10, 1e-12
+    cdf = np.zeros(_kernel.TABLE_CAPACITY)
+    guide = np.zeros(_kernel.TABLE_CAPACITY, dtype=np.int64)
+    first, entries, held, first_pmf, last_pmf = _kernel._fill_table(n, p, cdf, guide)
+    last = first + entries - 1
+    assert _kernel._tail_walk(1e-17, n, p, first, last, first_pmf, last_pmf) == -1
+    state = np.zeros(STATE_WORDS, dtype=np.uint64)
+    seed_stream(state, _key(5), 0, 0)
+    stream = tuple(state)
+    draws = []
+    for _ in range(200):
+        k, stream = _kernel._table_tails(stream, 1e-17, n, p, first, last, first_pmf, last_pmf)
+        stream = tuple(np.uint64(word) for word in stream)  # numba hands back Python ints
+        draws.append(k)
+    assert set(draws) == {0}  # P(X > 0) = 1e-11: every fresh variate is 0
+    assert stream != tuple(state)  # and each was drawn from the stream
+
+
 def test_binomial_edges():
     assert np.all(_draw(0, 0.5, size=100) == 0)
     assert np.all(_draw(10, 0.0, size=100) == 0)
