@@ -29,26 +29,34 @@ QUANTILES = (0.05, 0.50, 0.95)
 _Z = 1.96
 
 
-def quantile_se(sorted_values: np.ndarray, q: float, integer: bool = False) -> float:
-    """Standard error of the q-quantile estimate of ``sorted_values`` (see module docstring)."""
-    n = len(sorted_values)
+def _interval(q: float, n: int) -> tuple[float, float]:
+    """The quantile levels ``q -/+ z sqrt(q (1 - q) / n)`` that bracket the q-quantile."""
     m = math.sqrt(q * (1.0 - q) / n)
-    lo = min(max(q - _Z * m, 0.0), 1.0)
-    hi = min(max(q + _Z * m, 0.0), 1.0)
-    q_lo, q_hi = np.quantile(sorted_values, [lo, hi])
-    se = float(q_hi - q_lo) / (2.0 * _Z)
-    return max(se, 0.5) if integer else se
+    return min(max(q - _Z * m, 0.0), 1.0), min(max(q + _Z * m, 0.0), 1.0)
 
 
 def band(values, integer: bool = False) -> dict:
-    """``{"p5": ..., "p50": ..., "p95": ..., "se": {"p5": ...}}`` of a 1-D sample."""
-    x = np.sort(np.asarray(values, dtype=float).ravel())
+    """``{"p5": ..., "p50": ..., "p95": ..., "se": {"p5": ...}}`` of a 1-D sample.
+
+    Every level (the three quantiles and the intervals of their SEs) in one
+    ``np.quantile`` call: one partial sort of the sample, not a sort and four
+    partitions: at a million draws 0.02 s a quantity against 0.05-0.10 s, in every
+    benchmark process (simkit's and the peers'). ``np.quantile`` computes each level
+    on its own, so the values are the same as level by level.
+    """
+    x = np.asarray(values, dtype=float).ravel()
+    levels = list(QUANTILES)
+    for q in QUANTILES:
+        levels.extend(_interval(q, len(x)))
+    found = np.quantile(x, levels)
     out = {}
     ses = {}
-    for q, v in zip(QUANTILES, np.quantile(x, QUANTILES)):
+    for i, q in enumerate(QUANTILES):
         key = f"p{round(q * 100)}"
-        out[key] = float(v)
-        ses[key] = quantile_se(x, q, integer)
+        out[key] = float(found[i])
+        q_lo, q_hi = found[len(QUANTILES) + 2 * i], found[len(QUANTILES) + 2 * i + 1]
+        se = float(q_hi - q_lo) / (2.0 * _Z)
+        ses[key] = max(se, 0.5) if integer else se
     out["se"] = ses
     return out
 
