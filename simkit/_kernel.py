@@ -309,6 +309,18 @@ def log_pmf(k, n, q):
             + 0.5 * math.log(n / (2.0 * math.pi * k * rest)))
 
 
+@njit(cache=True, inline="always")
+def _pmf_above(f, k, n, ratio):
+    """f(k + 1) from f(k) = P(X = k), by f(k + 1) / f(k) = (n - k) / (k + 1) r."""
+    return f * ((n - k) * ratio * (_RECIPROCALS[k + 1] if k + 1 < _RECIPROCALS.size else 1.0 / (k + 1)))
+
+
+@njit(cache=True, inline="always")
+def _pmf_below(f, k, n, ratio):
+    """f(k - 1) from f(k) = P(X = k), the same recursion downward."""
+    return f * (k / ((n - k + 1) * ratio))
+
+
 @njit(cache=True)
 def _fill_table(n, q, cdf, guide):
     """Tabulate Binomial(n, q), q <= 1/2, from 3 sd below its mode to 3 above, for inversion
@@ -323,15 +335,14 @@ def _fill_table(n, q, cdf, guide):
     if entries >= cdf.size:  # one slot of ``guide`` past the last entry is needed (below)
         return 0, 0, 0.0, 0.0, 0.0
     ratio = q / (1.0 - q)
-    # The pmf outward from the mode's exact value by its recursion f(k + 1) / f(k) =
-    # (n - k) / (k + 1) r: down first (kept in ``cdf``), then summed upward, going on up.
+    # The pmf outward from the mode's exact value by its recursion: down first (kept in
+    # ``cdf``), then summed upward, going on up.
     mode_pmf = math.exp(log_pmf(mode, n, q))
     at = mode - first_k
     f = mode_pmf
     cdf[at] = f
     for i in range(at, 0, -1):
-        k = first_k + i
-        f *= k / ((n - k + 1) * ratio)
+        f = _pmf_below(f, first_k + i, n, ratio)
         cdf[i - 1] = f
     first_pmf = f
     total = 0.0
@@ -340,7 +351,7 @@ def _fill_table(n, q, cdf, guide):
         cdf[i] = total
     f = mode_pmf
     for k in range(mode, last_k):
-        f *= (n - k) * ratio * (_RECIPROCALS[k + 1] if k + 1 < _RECIPROCALS.size else 1.0 / (k + 1))
+        f = _pmf_above(f, k, n, ratio)
         total += f
         cdf[k + 1 - first_k] = total
     last_pmf = f
@@ -371,7 +382,7 @@ def _tail_walk(u, n, q, first_k, last_k, first_pmf, last_pmf):
     f = last_pmf
     floor = _TABLE_CUT * f
     while k < n and f >= floor:
-        f *= (n - k) * ratio / (k + 1)
+        f = _pmf_above(f, k, n, ratio)
         k += 1
         if u < f:
             return k
@@ -380,7 +391,7 @@ def _tail_walk(u, n, q, first_k, last_k, first_pmf, last_pmf):
     f = first_pmf
     floor = _TABLE_CUT * f
     while k > 0 and f >= floor:
-        f *= k / ((n - k + 1) * ratio)
+        f = _pmf_below(f, k, n, ratio)
         k -= 1
         if u < f:
             return k

@@ -136,13 +136,19 @@ def test_binomial_with_trillions_of_trials_stays_in_its_bulk(n):
     assert stats.kstest(z, "norm").pvalue > 1e-3
 
 
+def _table(n, p):
+    """A wins table for Binomial(n, p): its cdf and guide arrays and what ``_fill_table``
+    returns (first k, entries, probability held, pmf at the first and last k)."""
+    cdf = np.zeros(_kernel.TABLE_CAPACITY)
+    guide = np.zeros(_kernel.TABLE_CAPACITY, dtype=np.int64)
+    return cdf, guide, _kernel._fill_table(n, p, cdf, guide)
+
+
 @pytest.mark.parametrize("n, p", [(2_000, 0.1), (150, 0.3), (20, 0.2), (240, 0.006), (10**9, 1e-7)])
 def test_table_holds_the_exact_pmf_around_the_mode(n, p):
     """The table's cumulative probabilities and its edges' pmf against scipy, its span, and
     its guide."""
-    cdf = np.zeros(_kernel.TABLE_CAPACITY)
-    guide = np.zeros(_kernel.TABLE_CAPACITY, dtype=np.int64)
-    first, entries, held, first_pmf, last_pmf = _kernel._fill_table(n, p, cdf, guide)
+    cdf, guide, (first, entries, held, first_pmf, last_pmf) = _table(n, p)
     last = first + entries - 1
     dist = stats.binom(n, p)
     k = first + np.arange(entries)
@@ -166,9 +172,7 @@ def test_table_holds_the_exact_pmf_around_the_mode(n, p):
 def test_table_tails_are_inverted_in_their_order(n, p):
     """Past the table, u in [0, 1 - held) is inverted over the upper tail upward, then the
     lower tail downward: the walk must land where scipy's pmf, summed in that order, says."""
-    cdf = np.zeros(_kernel.TABLE_CAPACITY)
-    guide = np.zeros(_kernel.TABLE_CAPACITY, dtype=np.int64)
-    first, entries, held, first_pmf, last_pmf = _kernel._fill_table(n, p, cdf, guide)
+    _, _, (first, entries, held, first_pmf, last_pmf) = _table(n, p)
     last = first + entries - 1
     order = np.concatenate([np.arange(last + 1, min(n, last + 3_000) + 1), np.arange(first - 1, -1, -1)])
     cumulative = np.cumsum(stats.binom.pmf(order, n, p))
@@ -195,9 +199,7 @@ def test_table_tails_draw_afresh_when_round_off_leaves_u_unspent():
     past the table finds nothing in the tails and must get a fresh variate of the whole
     distribution (drawing u again on the tails alone would never end)."""
     n, p = 10, 1e-12
-    cdf = np.zeros(_kernel.TABLE_CAPACITY)
-    guide = np.zeros(_kernel.TABLE_CAPACITY, dtype=np.int64)
-    first, entries, held, first_pmf, last_pmf = _kernel._fill_table(n, p, cdf, guide)
+    _, _, (first, entries, held, first_pmf, last_pmf) = _table(n, p)
     last = first + entries - 1
     assert _kernel._tail_walk(1e-17, n, p, first, last, first_pmf, last_pmf) == -1
     state = np.zeros(STATE_WORDS, dtype=np.uint64)
