@@ -105,6 +105,30 @@ def test_bands_rank_never_paid_back_as_infinite():
     assert np.isnan(result["ltv"].sel(quantile=0.95).item())  # plain NaN is not ranked as never
 
 
+def test_quantile_kernel_equals_a_full_sort_with_nan_infinities_and_ties():
+    # The kernel partitions at the order statistics it needs; the reference sorts everything.
+    # NaN must rank last, as in a sort, and +/-inf and repeated values must not shift a rank.
+    from simkit.summarize import _quantile_kernel
+
+    rng = np.random.default_rng(7)
+    for trial in range(60):
+        n = int(rng.integers(1, 2_000))
+        values = rng.standard_normal((2, 3, n))
+        if trial % 3 == 0:
+            values = np.round(values)  # ties
+        mark = rng.random(values.shape)
+        values[mark < 0.1 * (trial % 4)] = np.nan
+        values[mark > 1 - 0.05 * (trial % 5)] = np.inf
+        values[(mark > 0.5) & (mark < 0.5 + 0.03 * (trial % 3))] = -np.inf
+        q = np.sort(np.concatenate([rng.random(int(rng.integers(1, 7))), [0.0, 1.0][: trial % 3]]))
+        got = _quantile_kernel(values, q)
+        assert got.shape == (2, 3, len(q))
+        for i in range(2):
+            for j in range(3):
+                expected = [reference_quantile(values[i, j], x) for x in q]
+                np.testing.assert_array_equal(got[i, j], expected, err_msg=f"trial {trial}")
+
+
 # ---------------------------------------------------------------------------------------
 # threshold probabilities
 # ---------------------------------------------------------------------------------------
