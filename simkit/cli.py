@@ -253,5 +253,18 @@ def _show_progress() -> bool:
     return sys.stderr.isatty() and not os.environ.get("CI")
 
 
+def console() -> None:
+    """The ``simkit`` command: :func:`main` in a process of its own, which then exits."""
+    code = main()
+    # The process ends here. Its objects (numba's, xarray's, matplotlib's: about a million)
+    # go to the collector's permanent generation, so that the interpreter's last garbage
+    # collection does not walk them all before exiting: 0.3-0.4 s of a 7 s run. Files are
+    # closed and flushed by then; atexit handlers still run.
+    import gc
+
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    console()

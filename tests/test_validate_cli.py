@@ -455,3 +455,18 @@ def test_validate_file_on_random_bytes(tmp_path_factory, content):
     path = tmp_path_factory.mktemp("bytes") / "x.toml"
     path.write_bytes(content)
     assert validate_file(path)  # never valid, never an exception
+
+
+def test_console_exits_with_the_code_of_main_and_freezes_the_heap(monkeypatch):
+    import gc
+
+    from simkit import cli
+
+    monkeypatch.setattr(cli, "main", lambda: cli.EXIT_INVALID)
+    try:
+        with pytest.raises(SystemExit) as exited:
+            cli.console()
+        assert exited.value.code == cli.EXIT_INVALID
+        assert gc.get_freeze_count() > 0  # the final collection will skip these objects
+    finally:
+        gc.unfreeze()
