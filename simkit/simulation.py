@@ -8,6 +8,8 @@ computes which chunk, cannot change a single bit of the result.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import multiprocessing
 import os
@@ -194,6 +196,29 @@ def simulate(
         ``input``; units and descriptions in each variable's ``attrs``; provenance in the
         Dataset's ``attrs``. See ``docs/model.md`` for every variable.
     """
+    with _garbage_collection_paused():
+        return _simulate(scenario, draws, seed, workers, process_noise, keep_paths, chunk_draws, scheduler, progress)
+
+
+@contextlib.contextmanager
+def _garbage_collection_paused():
+    """Python's cyclic garbage collector off for the duration, as :mod:`timeit` does.
+
+    A run allocates a few dicts and arrays a block, which is enough to trigger full
+    collections, and each walks every object numba, scipy and xarray created: 0.1-0.2 s a
+    run at a million draws. The run makes no reference cycles of its own; its garbage is
+    freed by reference counting as usual, and the collector is switched back on after.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _simulate(scenario, draws, seed, workers, process_noise, keep_paths, chunk_draws, scheduler, progress):
     draws = scenario.draws if draws is None else int(draws)
     if draws < 1:
         raise ValueError(f"draws must be at least 1, got {draws}")

@@ -698,3 +698,28 @@ def test_degenerate_inputs_run_cleanly(make_scenario, case, noise):
     if case == "twenty_segments":
         assert ds.sizes["segment"] == 20
         assert np.all(np.isinf(ds["cac"].sel(segment="s0")))  # budget 0 for m0
+
+
+def test_simulate_pauses_the_garbage_collector_and_restores_its_state(invariant_scenario):
+    import gc
+
+    events = []  # ("progress", collector enabled) and ("collection", generation), in order
+    threshold = gc.get_threshold()
+    record = lambda phase, info: events.append(("collection", info["generation"])) if phase == "start" else None  # noqa: E731
+    gc.callbacks.append(record)
+    try:
+        gc.set_threshold(1)  # switched on, the collector would run at almost every allocation
+        simulate(invariant_scenario, draws=3 * BLOCK_DRAWS, seed=1, chunk_draws=BLOCK_DRAWS,
+                 progress=lambda done, total: events.append(("progress", gc.isenabled())))
+        assert gc.isenabled()
+        gc.disable()
+        simulate(invariant_scenario, draws=200, seed=1)
+        assert not gc.isenabled()  # a caller's choice is left as it was
+    finally:
+        gc.enable()
+        gc.set_threshold(*threshold)
+        gc.callbacks.remove(record)
+    progress = [i for i, (kind, _) in enumerate(events) if kind == "progress"]
+    assert len(progress) == 3
+    assert not any(events[i][1] for i in progress)
+    assert not [e for e in events[progress[0]:progress[-1]] if e[0] == "collection"]
