@@ -97,6 +97,35 @@ def bands(ds, quantiles=DEFAULT_QUANTILES, *, dim: str = "draw", variables=None)
     return result
 
 
+def _clearances(ds, dim: str):
+    """``(segment index, threshold index, whether each draw clears it)`` for every threshold
+    a segment has, then ``(segment index, len(thresholds), clears them all)``."""
+    keys = [str(k) for k in ds["threshold"].values]
+    for i, segment in enumerate(ds["segment"].values):
+        clears_all = None
+        for j, key in enumerate(keys):
+            value = float(ds["threshold_value"].sel(segment=segment, threshold=key))
+            if np.isnan(value):
+                continue
+            metric = str(ds["threshold_metric"].sel(threshold=key).values)
+            comparison = str(ds["threshold_comparison"].sel(threshold=key).values)
+            clears = _clears(ds[metric].sel(segment=segment).transpose(dim).values, comparison, value)
+            yield i, j, clears
+            clears_all = clears.copy() if clears_all is None else clears_all & clears
+        if clears_all is not None:
+            yield i, len(keys), clears_all
+
+
+def _threshold_coords(ds) -> dict:
+    """Coordinates over (segment, threshold), the last threshold being ``all``."""
+    return {
+        "segment": list(ds["segment"].values),
+        "threshold": [str(k) for k in ds["threshold"].values] + ["all"],
+        "threshold_metric": ("threshold", [str(v) for v in ds["threshold_metric"].values] + ["all"]),
+        "threshold_comparison": ("threshold", [str(v) for v in ds["threshold_comparison"].values] + ["all"]),
+    }
+
+
 def threshold_clearance(ds, *, dim: str = "draw"):
     """Whether each draw clears each threshold: 1.0 yes, 0.0 no, NaN not checked.
 
@@ -109,35 +138,10 @@ def threshold_clearance(ds, *, dim: str = "draw"):
     """
     import xarray as xr
 
-    n = ds.sizes[dim]
-    keys = [str(k) for k in ds["threshold"].values]
-    segments = list(ds["segment"].values)
-    cleared = np.full((len(segments), len(keys) + 1, n), np.nan)
-    for i, segment in enumerate(segments):
-        clears_all = np.ones(n, dtype=bool)
-        any_threshold = False
-        for j, key in enumerate(keys):
-            value = float(ds["threshold_value"].sel(segment=segment, threshold=key))
-            if np.isnan(value):
-                continue
-            metric = str(ds["threshold_metric"].sel(threshold=key).values)
-            comparison = str(ds["threshold_comparison"].sel(threshold=key).values)
-            clears = _clears(ds[metric].sel(segment=segment).transpose(dim).values, comparison, value)
-            cleared[i, j] = clears
-            clears_all &= clears
-            any_threshold = True
-        if any_threshold:
-            cleared[i, -1] = clears_all
-    return xr.DataArray(
-        cleared, dims=("segment", "threshold", dim),
-        coords={
-            "segment": segments,
-            "threshold": keys + ["all"],
-            "threshold_metric": ("threshold", [str(v) for v in ds["threshold_metric"].values] + ["all"]),
-            "threshold_comparison": ("threshold", [str(v) for v in ds["threshold_comparison"].values] + ["all"]),
-        },
-        name="clears",
-    )
+    cleared = np.full((ds.sizes["segment"], ds.sizes["threshold"] + 1, ds.sizes[dim]), np.nan)
+    for i, j, clears in _clearances(ds, dim):
+        cleared[i, j] = clears
+    return xr.DataArray(cleared, dims=("segment", "threshold", dim), coords=_threshold_coords(ds), name="clears")
 
 
 def threshold_probabilities(ds, *, dim: str = "draw"):
@@ -162,8 +166,12 @@ def threshold_probabilities(ds, *, dim: str = "draw"):
     import xarray as xr
 
     n = ds.sizes[dim]
-    cleared = threshold_clearance(ds, dim=dim)
-    probability = cleared.mean(dim, skipna=False)
+    # Counted threshold by threshold: the draw-by-draw array of threshold_clearance would
+    # be segments x thresholds x draws of float64 (170 MB at a million draws) to average.
+    counts = np.full((ds.sizes["segment"], ds.sizes["threshold"] + 1), np.nan)
+    for i, j, clears in _clearances(ds, dim):
+        counts[i, j] = np.count_nonzero(clears)
+    probability = xr.DataArray(counts / n, dims=("segment", "threshold"), coords=_threshold_coords(ds))
     std_error = np.sqrt(probability * (1.0 - probability) / n)
     values = np.concatenate([ds["threshold_value"].values, np.full((ds.sizes["segment"], 1), np.nan)], axis=1)
     result = xr.Dataset(

@@ -167,6 +167,18 @@ def test_threshold_probabilities_equal_direct_counts(summary_ds):
     assert interior >= 3  # the comparison is not a trivial 0 or 1 everywhere
 
 
+def test_threshold_probabilities_are_the_mean_of_the_draw_by_draw_clearance(summary_ds):
+    # Two paths through the same thresholds: counts per threshold, and the draw-by-draw
+    # array that stress tests and plan comparisons pair.
+    from simkit.summarize import threshold_clearance
+
+    cleared = threshold_clearance(summary_ds)
+    probability = threshold_probabilities(summary_ds)["probability"]
+    expected = cleared.mean("draw", skipna=False).rename("probability").assign_attrs(probability.attrs)
+    xr.testing.assert_identical(probability, expected)
+    assert np.isfinite(probability.values).sum() >= 6
+
+
 def test_threshold_probabilities_nan_and_no_wins(summary_ds):
     result = threshold_probabilities(summary_ds)
     p = result["probability"]
