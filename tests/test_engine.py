@@ -723,3 +723,20 @@ def test_simulate_pauses_the_garbage_collector_and_restores_its_state(invariant_
     assert len(progress) == 3
     assert not any(events[i][1] for i in progress)
     assert not [e for e in events[progress[0]:progress[-1]] if e[0] == "collection"]
+
+
+def test_a_plan_fixed_in_every_draw_is_worked_out_once_and_equals_the_per_draw_plan(make_scenario):
+    from simkit import _engine, sample
+
+    uncertain_budget = {"stages": {"early_growth": {"allocation": {"budget_per_month": {
+        "sales_assisted": {"normal": {"mean": 25_000, "sd": 2_000}}}}}}}
+    for overrides, repeated in [({}, True), (uncertain_budget, False)]:
+        scenario = make_scenario(make_scenario.dict(overrides, base=INVARIANT), base={})
+        plan = _engine.Plan.from_scenario(scenario)
+        values = sample.sample_inputs(scenario, 500, np.random.SeedSequence(3), 0)
+        spend, csms = _engine._allocations(plan, values, 500)
+        per_draw_spend, per_draw_csms = _engine._allocations_per_draw(plan, values, 500)
+        np.testing.assert_array_equal(spend, per_draw_spend)
+        np.testing.assert_array_equal(csms, per_draw_csms)
+        assert (spend.strides[0] == 0) == repeated  # one row repeated, or one row a draw
+        assert (np.ptp(spend, axis=0).max() > 0) != repeated
