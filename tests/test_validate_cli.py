@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import datetime
 import math
+import os
 import random
 import subprocess
 import sys
@@ -457,16 +458,22 @@ def test_validate_file_on_random_bytes(tmp_path_factory, content):
     assert validate_file(path)  # never valid, never an exception
 
 
-def test_console_exits_with_the_code_of_main_and_freezes_the_heap(monkeypatch):
+def test_console_exits_with_the_code_of_main_freezes_the_heap_and_needs_no_blas_threads(monkeypatch):
     import gc
 
     from simkit import cli
 
     monkeypatch.setattr(cli, "main", lambda: cli.EXIT_INVALID)
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
     try:
         with pytest.raises(SystemExit) as exited:
             cli.console()
         assert exited.value.code == cli.EXIT_INVALID
         assert gc.get_freeze_count() > 0  # the final collection will skip these objects
+        assert os.environ["OPENBLAS_NUM_THREADS"] == "1"  # no BLAS threads spinning at numpy's import
+        monkeypatch.setenv("OPENBLAS_NUM_THREADS", "4")
+        with pytest.raises(SystemExit):
+            cli.console()
+        assert os.environ["OPENBLAS_NUM_THREADS"] == "4"  # the user's own setting is kept
     finally:
         gc.unfreeze()
