@@ -92,6 +92,10 @@ class _ReadsRecorded(dict):
         super().__init__(*args)
         self.read: set[str] = set()
 
+    def __getitem__(self, path):
+        self.read.add(path)
+        return super().__getitem__(path)
+
     def get(self, path, default=None):
         self.read.add(path)
         return super().get(path, default)

@@ -256,7 +256,7 @@ def _show_progress() -> bool:
 def console() -> None:
     """The ``simkit`` command: :func:`main` in a process of its own, which then exits."""
     # simkit's only matrix product is the root of a correlation matrix of a few inputs, so
-    # it needs no BLAS threads; OpenBLAS's spin for about 0.1 s each when numpy loads,
+    # it needs no BLAS threads; OpenBLAS's threads spin for about 0.1 s each when numpy loads,
     # which on a two-core machine takes the CPU from the run (0.13 s of a 1.5 s run).
     # Set before numpy is imported; a value the user set is kept.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
