@@ -29,16 +29,16 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from run import _git_head, _loadavg, measure, median_of  # noqa: E402
+from run import _git_head, _loadavg, measure, median_of, simkit_executable  # noqa: E402
 
 REFERENCE = HERE / "reference.toml"
 
 
 def simkit_command() -> list[str]:
-    """The installed ``simkit`` script beside this Python, else ``python -m simkit.cli``
+    """The installed ``simkit`` script (as run.py finds it), else ``python -m simkit.cli``
     (the same entry point)."""
-    script = Path(sys.executable).parent / "simkit"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "simkit.cli"]
+    script = simkit_executable(sys.executable)
+    return [script] if script else [sys.executable, "-m", "simkit.cli"]
 
 
 def run_once(draws: int, workers: int, out_dir: Path) -> dict:

@@ -180,6 +180,11 @@ def _loadavg() -> str:
 
 
 # -- start-up --------------------------------------------------------------------------------
+def simkit_executable(py: str) -> str | None:
+    """The ``simkit`` script installed beside the Python ``py``, else the one on PATH."""
+    return shutil.which("simkit", path=str(Path(py).parent)) or shutil.which("simkit")
+
+
 def startup(cmd: list[str], repeats: int) -> float:
     times = []
     for _ in range(repeats):
@@ -347,7 +352,7 @@ def main(argv=None) -> int:
     print(f"\nOverall bands agreement: {'agree' if all_ok else 'DISAGREE (see above)'}")
 
     # ---- start-up
-    simkit_exe = shutil.which("simkit", path=str(Path(py).parent)) or shutil.which("simkit")
+    simkit_exe = simkit_executable(py)
     print(f"\nStart-up (median of {args.startup_repeats} fresh processes)")
     numpy_s = startup([py, "-c", "import numpy"], args.startup_repeats)
     bare_s = startup([py, "-c", "pass"], args.startup_repeats)
