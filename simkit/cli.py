@@ -21,7 +21,8 @@ EXIT_USAGE = 2
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--draws", type=_positive_int, help="number of simulated futures (default: the scenario's)")
     parser.add_argument("--seed", type=_non_negative_int, help="random seed (default: the scenario's)")
-    parser.add_argument("--workers", type=_positive_int, default=1, help="processes to use (default 1)")
+    parser.add_argument("--workers", type=_positive_int, default=1,
+                        help="processes to use, for the simulation and the charts (default 1)")
     parser.add_argument("--out", type=Path, help="output folder (default: reports/<scenario name>/)")
 
 

@@ -287,7 +287,7 @@ def execute(scenario, folder: Path, *, draws=None, seed=None, workers=1, pack=Tr
     if pack:
         from .report import write_board_pack
 
-        files = write_board_pack(ds, folder, bands=band, probabilities=probabilities)
+        files = write_board_pack(ds, folder, bands=band, probabilities=probabilities, workers=workers)
         written += [p for paths in files.values() for p in paths]
     return {"results": ds, "bands": band, "probabilities": probabilities, "files": written}
 
@@ -417,7 +417,8 @@ def run_stress(path, *, suite="standard", target=0.5, reverse=(), threshold="ltv
         held = int((grid >= target).sum())
         print(f"\nfrontier: {frontier_args['segment']} / {threshold} holds P >= {target:g} in {held} of {grid.size} "
               f"combinations of {frontier_args['x'][0]} and {frontier_args['y'][0]} (frontier.nc)")
-    files = _add_pages(folder, baseline, stress_result=result, frontier_result=frontier_result, threshold=threshold)
+    files = _add_pages(folder, baseline, stress_result=result, frontier_result=frontier_result, threshold=threshold,
+                       workers=workers)
     print(f"\nwrote stress.nc{', frontier.nc' if frontier_result is not None else ''} and the baseline's "
           f"results.nc, summary.csv and board pack ({len(files)} files) to {folder}/")
     return 0
@@ -460,14 +461,14 @@ def run_compare(paths, *, draws=None, seed=None, workers=1, out=None) -> int:
     write_results(result, folder / "compare.nc")
     print(f"{len(scenarios)} plans on {result.attrs['draws']:,} paired draws")
     print(format_compare_table(result, scenarios[0].currency))
-    files = _add_pages(folder, reference, compare_result=result)
+    files = _add_pages(folder, reference, compare_result=result, workers=workers)
     print(f"\nwrote compare.nc and the reference plan's results.nc, summary.csv and board pack "
           f"({len(files)} files) to {folder}/")
     return 0
 
 
 def _add_pages(folder: Path, done: dict, *, stress_result=None, compare_result=None, frontier_result=None,
-               threshold: str = "ltv_cac_min") -> list[Path]:
+               threshold: str = "ltv_cac_min", workers: int = 1) -> list[Path]:
     """The board pack of the baseline with the analysis pages after the standard ones.
 
     ``done`` is what :func:`execute` returned for the baseline / reference scenario (its
@@ -500,7 +501,7 @@ def _add_pages(folder: Path, done: dict, *, stress_result=None, compare_result=N
                                    frontier=frontier_result, provenance=results.attrs, target=target,
                                    frontier_threshold_value=threshold_value)
     files = write_board_pack(results, folder, bands=done["bands"], probabilities=done["probabilities"],
-                             extra_figures=figures)
+                             extra_figures=figures, workers=workers)
     return [*done["files"], *(p for paths in files.values() for p in paths)]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import re
 
 import matplotlib
@@ -122,6 +123,56 @@ def test_same_inputs_same_bytes_also_from_results_file(pack, results, tmp_path):
         assert [p.name for p in again[kind]] == [p.name for p in written[kind]]
         for first, second in zip(written[kind], again[kind]):
             assert first.read_bytes() == second.read_bytes(), first.name
+
+
+def _same_files(first: dict, second: dict) -> None:
+    for kind in ("pdf", "svg", "png", "html"):
+        assert [p.name for p in second[kind]] == [p.name for p in first[kind]]
+        for one, other in zip(first[kind], second[kind]):
+            assert one.read_bytes() == other.read_bytes(), one.name
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="the helper needs fork")
+def test_two_processes_write_the_same_pack_byte_for_byte(pack, results, tmp_path, monkeypatch):
+    """workers=2: a forked helper renders most PNGs and SVGs, extra pages included."""
+    from simkit.report import pack as pack_module
+
+    out, written, _ = pack
+    started = []
+    start = pack_module._start_helper
+
+    def recorded(pages, workers):
+        pool, helper, helped = start(pages, workers)
+        started.append((helper, list(helped), len(pages)))
+        return pool, helper, helped
+
+    monkeypatch.setattr(pack_module, "_start_helper", recorded)
+    again = write_board_pack(results, tmp_path, extra_figures=[("stress test", _extra())], workers=2)
+    _same_files(written, again)
+    helper, helped, pages = started[0]
+    assert helper is not None and helped == list(range(round(0.75 * pages)))
+    assert pages == len(written["png"])  # the cover has no PNG
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="the helper needs fork")
+def test_a_failing_helper_costs_time_not_files(pack, results, tmp_path, monkeypatch):
+    """The helper's pages are rendered here when it fails; the pack is the same."""
+    from simkit.report import pack as pack_module
+
+    def broken(indices):
+        raise OSError("helper lost")
+
+    monkeypatch.setattr(pack_module, "_helper_render", broken)  # the fork inherits the patch
+    out, written, _ = pack
+    again = write_board_pack(results, tmp_path, extra_figures=[("stress test", _extra())], workers=2)
+    _same_files(written, again)
+
+
+def test_one_worker_or_one_page_starts_no_helper():
+    from simkit.report import pack as pack_module
+
+    assert pack_module._start_helper([("a", None), ("b", None)], 1) == (None, None, range(0))
+    assert pack_module._start_helper([("a", None)], 2) == (None, None, range(0))
 
 
 def test_pack_without_paths_still_writes(results, tmp_path):
