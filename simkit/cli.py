@@ -81,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="re-render the board pack from saved results.nc")
     report.add_argument("results", type=Path, help="results.nc written by 'simkit run'")
     report.add_argument("--out", type=Path, help="output folder (default: the folder of results.nc)")
+    report.add_argument("--workers", type=_positive_int, default=1,
+                        help="processes to render the charts with (default 1)")
 
     stress = commands.add_parser("stress", help="standard shocks and the scenario's own stresses, with common "
                                  "random numbers")
@@ -214,7 +216,7 @@ def _cmd_run(args) -> int:
 def _cmd_report(args) -> int:
     from .run import render_report
 
-    return render_report(args.results, out=args.out)
+    return render_report(args.results, out=args.out, workers=args.workers)
 
 
 def _cmd_stress(args) -> int:

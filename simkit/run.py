@@ -310,7 +310,7 @@ def run_scenario(path, *, draws=None, seed=None, workers=1, out=None, pack=True,
     return 0
 
 
-def render_report(results_path, *, out=None) -> int:
+def render_report(results_path, *, out=None, workers=1) -> int:
     """Re-render the board pack from saved results, without simulating again."""
     results_path = Path(results_path)
     if not results_path.is_file():
@@ -318,7 +318,7 @@ def render_report(results_path, *, out=None) -> int:
     from .report import render_board_pack
 
     folder = _prepare_folder(Path(out) if out else results_path.parent)
-    files = render_board_pack(results_path, folder)
+    files = render_board_pack(results_path, folder, workers=workers)
     count = sum(len(v) for v in files.values())
     print(f"wrote {count} files to {folder}/")
     return 0

@@ -142,3 +142,18 @@ def test_bad_frontier_specs_are_explained_before_any_work(tmp_path, spec, messag
     with pytest.raises(SimkitError, match=re.escape(message)):
         run_stress(EXAMPLE, draws=50, out=tmp_path / "x", frontier=spec)
     assert not (tmp_path / "x").exists()
+
+
+def test_report_command_rerenders_the_run_pack_byte_for_byte(tmp_path, capsys):
+    """``simkit run --workers 2`` then ``simkit report --workers 2`` on its results.nc:
+    the same charts, PDF and HTML (the pack is a function of results.nc alone)."""
+    first = tmp_path / "run"
+    assert main(["run", str(EXAMPLE), "--draws", "300", "--workers", "2", "--out", str(first)]) == 0
+    again = tmp_path / "again"
+    assert main(["report", str(first / "results.nc"), "--workers", "2", "--out", str(again)]) == 0
+    capsys.readouterr()
+    assert _charts(again) == STANDARD
+    files = ["board_pack.pdf", "report.html", *(f"charts/{p.name}" for p in sorted((first / "charts").iterdir()))]
+    assert len(files) == 2 + 2 * len(STANDARD)
+    for name in files:
+        assert (again / name).read_bytes() == (first / name).read_bytes(), name
