@@ -1,0 +1,516 @@
+"""Probe: the reference model's samplers with 8 draws in the lanes of LLVM vectors, in numba.
+
+A planning measurement for a batched kernel (docs/design.md, Known limits), in the language
+the kernel is written in. A cut-down reference model (wins by table lookup, churn by
+inversion or BTRD, revenue kept and grown, no costs) runs two ways on the same draws:
+
+* draw by draw, calling the kernel's own samplers (``simkit._kernel``), as
+  ``simulate_block`` does;
+* 8 draws at a time, each quantity one ``<8 x double>`` or ``<8 x i64>`` value built by
+  ``numba.extending.intrinsic`` (numba has no vector type of its own, and LLVM's SLP
+  vectoriser, which numba leaves off, did not pack this code when tried). SFC64, churn's
+  branch-free inversion and BTRD's first test run in the lanes; a lane that needs more (an
+  inversion past its branch-free steps, a rejected BTRD proposal) finishes on its own,
+  found by a bit mask; wins stay one lookup a lane (gathers are slower than scalar loads
+  here, see simd_probe.c).
+
+Each lane computes the same IEEE operations as its draw does alone, so the two must agree
+bit for bit: the probe prints both times and exits 1 if any draw differs.
+
+Run: python benchmarks/lanes_probe.py [--draws 8192] [--repeats 9]
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import math
+import sys
+import time
+
+import numpy as np
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic, models, register_model
+
+from simkit import _kernel as kernel
+from simkit import _random
+from simkit._random import STATE_WORDS, load, seed_stream, store
+
+LANES = 8
+SEGMENTS = 3
+LEADS = np.array([2000, 150, 20], dtype=np.int64)  # benchmarks/reference.toml
+CONVERSION = ((0.10, 100.0), (0.30, 100.0), (0.20, 100.0))  # mean, concentration
+CHURN = ((0.018, 200.0), (0.010, 200.0), (0.006, 200.0))
+HORIZON = 60
+
+
+# --- vector values ---------------------------------------------------------------------------
+
+class _Doubles(types.Type):
+    def __init__(self):
+        super().__init__(name="Doubles8")
+
+
+class _Words(types.Type):
+    def __init__(self):
+        super().__init__(name="Words8")
+
+
+DOUBLES, WORDS = _Doubles(), _Words()
+_DOUBLE_VECTOR = ir.VectorType(ir.DoubleType(), LANES)
+_WORD_VECTOR = ir.VectorType(ir.IntType(64), LANES)
+
+
+@register_model(_Doubles)
+class _DoublesModel(models.PrimitiveModel):
+    def __init__(self, dmm, fe_type):
+        super().__init__(dmm, fe_type, _DOUBLE_VECTOR)
+
+
+@register_model(_Words)
+class _WordsModel(models.PrimitiveModel):
+    def __init__(self, dmm, fe_type):
+        super().__init__(dmm, fe_type, _WORD_VECTOR)
+
+
+def _pointer(context, builder, array_type, array, start, vector):
+    view = context.make_array(array_type)(context, builder, array)
+    item = cgutils.get_item_pointer(context, builder, array_type, view, [start], wraparound=False)
+    return builder.bitcast(item, vector.as_pointer())
+
+
+@intrinsic
+def vload(typingctx, array, start):
+    """Eight consecutive float64 (or uint64) of a 1-d array from ``start``."""
+    vector, kind = (_DOUBLE_VECTOR, DOUBLES) if array.dtype == types.float64 else (_WORD_VECTOR, WORDS)
+
+    def codegen(context, builder, sig, args):
+        return builder.load(_pointer(context, builder, sig.args[0], args[0], args[1], vector), align=8)
+
+    return kind(array, start), codegen
+
+
+@intrinsic
+def vstore(typingctx, array, start, value):
+    vector = _DOUBLE_VECTOR if array.dtype == types.float64 else _WORD_VECTOR
+
+    def codegen(context, builder, sig, args):
+        builder.store(args[2], _pointer(context, builder, sig.args[0], args[0], args[1], vector), align=8)
+        return context.get_dummy_value()
+
+    return types.none(array, start, value), codegen
+
+
+@intrinsic
+def splat(typingctx, x):
+    """One number in every lane."""
+    def codegen(context, builder, sig, args):
+        value = args[0]
+        if isinstance(sig.args[0], types.Integer):
+            value = builder.sitofp(value, ir.DoubleType())
+        out = ir.Constant(_DOUBLE_VECTOR, ir.Undefined)
+        for i in range(LANES):
+            out = builder.insert_element(out, value, ir.Constant(ir.IntType(32), i))
+        return out
+
+    return DOUBLES(x), codegen
+
+
+def _arithmetic(instruction):
+    @intrinsic
+    def operation(typingctx, a, b):
+        def codegen(context, builder, sig, args):
+            return getattr(builder, instruction)(*args)
+
+        return DOUBLES(DOUBLES, DOUBLES), codegen
+
+    return operation
+
+
+add, subtract, multiply, divide = (_arithmetic(name) for name in ("fadd", "fsub", "fmul", "fdiv"))
+
+
+def _lanewise(llvm_name):
+    @intrinsic
+    def operation(typingctx, a):
+        def codegen(context, builder, sig, args):
+            function = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_DOUBLE_VECTOR, [_DOUBLE_VECTOR]),
+                                                      llvm_name)
+            return builder.call(function, [args[0]])
+
+        return DOUBLES(DOUBLES), codegen
+
+    return operation
+
+
+# LLVM calls libm's exp lane by lane (the same function numba's math.exp calls).
+vexp, vsqrt, vfloor, vabs = (_lanewise(f"llvm.{name}.v8f64") for name in ("exp", "sqrt", "floor", "fabs"))
+
+
+def _choice(predicate):
+    @intrinsic
+    def operation(typingctx, a, b, x, y):
+        """x where ``a <predicate> b`` holds, else y, lane by lane."""
+        def codegen(context, builder, sig, args):
+            return builder.select(builder.fcmp_ordered(predicate, args[0], args[1]), args[2], args[3])
+
+        return x(DOUBLES, DOUBLES, x, x), codegen
+
+    return operation
+
+
+where_less, where_greater, where_at_most, where_at_least = (_choice(p) for p in ("<", ">", "<=", ">="))
+
+
+def _bits(predicate):
+    @intrinsic
+    def operation(typingctx, a, b):
+        """Lane i of ``a <predicate> b`` as bit i of an integer."""
+        def codegen(context, builder, sig, args):
+            holds = builder.fcmp_ordered(predicate, args[0], args[1])
+            return builder.zext(builder.bitcast(holds, ir.IntType(LANES)), ir.IntType(64))
+
+        return types.int64(DOUBLES, DOUBLES), codegen
+
+    return operation
+
+
+bits_less, bits_greater, bits_at_least = (_bits(p) for p in ("<", ">", ">="))
+
+
+@intrinsic
+def lowest_bit(typingctx, bits):
+    def codegen(context, builder, sig, args):
+        function = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.IntType(64), [ir.IntType(64), ir.IntType(1)]), "llvm.cttz.i64")
+        return builder.call(function, [args[0], ir.Constant(ir.IntType(1), 1)])
+
+    return types.int64(types.int64), codegen
+
+
+@intrinsic
+def lane(typingctx, vector, i):
+    def codegen(context, builder, sig, args):
+        return builder.extract_element(args[0], args[1])
+
+    return (types.float64 if vector == DOUBLES else types.uint64)(vector, i), codegen
+
+
+@intrinsic
+def with_lane(typingctx, vector, i, x):
+    def codegen(context, builder, sig, args):
+        return builder.insert_element(args[0], args[2], args[1])
+
+    return vector(vector, i, x), codegen
+
+
+@intrinsic
+def uniforms(typingctx, a, b, c, counter):
+    """SFC64 in every lane (``_random.step``), and its output as ``_random.uniform`` makes
+    it a double: (uniforms, a, b, c, counter)."""
+    signature = types.Tuple((DOUBLES, WORDS, WORDS, WORDS, WORDS))(WORDS, WORDS, WORDS, WORDS)
+
+    def codegen(context, builder, sig, args):
+        a, b, c, counter = args
+
+        def every(n):
+            return ir.Constant(_WORD_VECTOR, [n] * LANES)
+
+        out = builder.add(builder.add(a, b), counter)
+        next_a = builder.xor(b, builder.lshr(b, every(11)))
+        next_b = builder.add(c, builder.shl(c, every(3)))
+        next_c = builder.add(builder.or_(builder.shl(c, every(24)), builder.lshr(c, every(40))), out)
+        u = builder.fmul(builder.uitofp(builder.lshr(out, every(11)), _DOUBLE_VECTOR),
+                         ir.Constant(_DOUBLE_VECTOR, [2.0**-53] * LANES))
+        return context.make_tuple(builder, sig.return_type, (u, next_a, next_b, next_c, builder.add(counter, every(1))))
+
+    return signature, codegen
+
+
+@intrinsic
+def keep_words(typingctx, a, b, x, y):
+    """x where ``a < b``, else y (words chosen by a comparison of doubles)."""
+    def codegen(context, builder, sig, args):
+        return builder.select(builder.fcmp_ordered("<", args[0], args[1]), args[2], args[3])
+
+    return WORDS(DOUBLES, DOUBLES, WORDS, WORDS), codegen
+
+
+# --- finishing one lane with the kernel's own code --------------------------------------------
+
+def _btrd_from_proposal():
+    """``kernel._btrd`` with its first uniform given (the lanes drew it): the kernel's own
+    source with one line changed, so there is no second BTRD to drift."""
+    source = inspect.getsource(kernel._btrd.py_func)
+    head = "    while True:\n        v, stream = uniform(stream)\n"
+    if head not in source:
+        raise RuntimeError("kernel._btrd no longer starts its loop as this probe expects")
+    source = source.split("\n", 1)[1].replace("def _btrd(stream, n, p, spq, r, log_r):",
+                                              "def btrd_from(stream, n, p, spq, r, log_r, proposal):")
+    source = source.replace(head, "    first = True\n    while True:\n        if first:\n            v = proposal\n"
+                                  "            first = False\n        else:\n            v, stream = uniform(stream)\n")
+    namespace = dict(vars(kernel), uniform=_random.uniform)
+    exec(compile(source, "<kernel._btrd from a proposal>", "exec"), namespace)
+    return njit(namespace["btrd_from"])
+
+
+btrd_from = _btrd_from_proposal()
+
+
+@njit
+def inversion_from(u, f, k, n, q, ratio, log_one_minus_q, stream):
+    """``kernel._inversion`` from where the lanes' branch-free steps left it."""
+    k = np.int64(k)
+    if k <= n:
+        spent = True
+        while u > f:
+            u -= f
+            k += 1
+            if k > n or k > 256:
+                spent = False
+                break
+            f *= (n - k + 1) * kernel._RECIPROCALS[k] * ratio
+        if spent:
+            return float(k), stream
+    k, stream = kernel._inversion(stream, n, q, math.exp(n * log_one_minus_q), ratio)  # round-off: draw again
+    return float(k), stream
+
+
+@njit(inline="always")
+def _count(bits):
+    n = 0
+    while bits:
+        bits &= bits - 1
+        n += 1
+    return n
+
+
+# --- the model, draw by draw and 8 draws at a time ---------------------------------------------
+
+@njit
+def draw_by_draw(key, conversion, churn, leads, horizon, out):
+    draws, segments = conversion.shape
+    setup = np.zeros((segments, kernel._SETUP_SIZE))
+    cdf = np.zeros((segments, kernel.TABLE_CAPACITY))
+    guide = np.zeros((segments, kernel.TABLE_CAPACITY), dtype=np.int64)
+    rate = np.zeros((segments, kernel._RATE_SETUP_SIZE))
+    state = np.zeros((2 * segments, STATE_WORDS), dtype=np.uint64)
+    active = np.zeros(segments)
+    mrr = np.zeros(segments)
+    for d in range(draws):
+        for i in range(2 * segments):
+            seed_stream(state[i], key, d, i)
+        revenue = 0.0
+        for s in range(segments):
+            active[s] = 0.0
+            mrr[s] = 0.0
+            kernel.prepare_binomial(leads[s], conversion[d, s], setup[s], horizon, cdf[s], guide[s])
+            kernel.prepare_rate(churn[d, s], rate[s])
+        for t in range(horizon):
+            for s in range(segments):
+                stream = load(state, s)
+                won, stream = kernel.table_variate(stream, cdf, guide, s, setup)
+                store(state, s, stream)
+                active[s] += won
+                mrr[s] += won * 100.0
+            for s in range(segments):
+                stream = load(state, segments + s)
+                churned, stream = kernel.binomial_at_rate(stream, np.int64(active[s]), rate, s)
+                store(state, segments + s, stream)
+                kept = (active[s] - churned) / active[s] if active[s] > 0 else 0.0
+                active[s] -= churned
+                revenue += mrr[s]
+                mrr[s] *= kept * 1.01
+        out[d] = revenue
+
+
+@njit
+def in_lanes(key, conversion, churn, leads, horizon, out, paths):
+    """``paths`` counts lanes that: inverted, continued an inversion, accepted BTRD's first
+    proposal, finished a rejected one."""
+    draws, segments = conversion.shape
+    setup = np.zeros((LANES * segments, kernel._SETUP_SIZE))
+    cdf = np.zeros((LANES * segments, kernel.TABLE_CAPACITY))
+    guide = np.zeros((LANES * segments, kernel.TABLE_CAPACITY), dtype=np.int64)
+    rate = np.zeros((LANES * segments, kernel._RATE_SETUP_SIZE))
+    wins_state = np.zeros((LANES * segments, STATE_WORDS), dtype=np.uint64)
+    churn_state = np.zeros(segments * STATE_WORDS * LANES, dtype=np.uint64)  # [segment, word, lane]
+    seeded = np.zeros(STATE_WORDS, dtype=np.uint64)
+    # [segment, lane]: customers, MRR and churn's set-up terms
+    active = np.zeros(segments * LANES)
+    mrr = np.zeros(segments * LANES)
+    q = np.zeros(segments * LANES)
+    ratio = np.zeros(segments * LANES)
+    log_one_minus_q = np.zeros(segments * LANES)
+    q_one_minus_q = np.zeros(segments * LANES)
+    log_ratio = np.zeros(segments * LANES)
+    wins = np.zeros(LANES)
+    zero, inversion_below = splat(0.0), splat(kernel._INVERSION_BELOW)
+    for first in range(0, draws, LANES):
+        for g in range(LANES):
+            for s in range(segments):
+                row, at = g * segments + s, s * LANES + g
+                seed_stream(wins_state[row], key, first + g, s)
+                seed_stream(seeded, key, first + g, segments + s)
+                for word in range(STATE_WORDS):
+                    churn_state[(s * STATE_WORDS + word) * LANES + g] = seeded[word]
+                kernel.prepare_binomial(leads[s], conversion[first + g, s], setup[row], horizon, cdf[row], guide[row])
+                kernel.prepare_rate(churn[first + g, s], rate[row])
+                q[at], log_one_minus_q[at], ratio[at] = rate[row, 2], rate[row, 3], rate[row, 4]
+                q_one_minus_q[at], log_ratio[at] = rate[row, 5], rate[row, 6]
+                active[at] = 0.0
+                mrr[at] = 0.0
+        revenue = splat(0.0)
+        for t in range(horizon):
+            for s in range(segments):
+                for g in range(LANES):
+                    row = g * segments + s
+                    stream = load(wins_state, row)
+                    won, stream = kernel.table_variate(stream, cdf, guide, row, setup)
+                    store(wins_state, row, stream)
+                    wins[g] = won
+                at = s * LANES
+                won = vload(wins, 0)
+                customers = add(vload(active, at), won)
+                monthly = add(vload(mrr, at), multiply(won, splat(100.0)))
+                a = vload(churn_state, (s * STATE_WORDS + 0) * LANES)
+                b = vload(churn_state, (s * STATE_WORDS + 1) * LANES)
+                c = vload(churn_state, (s * STATE_WORDS + 2) * LANES)
+                counter = vload(churn_state, (s * STATE_WORDS + 3) * LANES)
+                rate_q = vload(q, at)
+                # The expected count n q decides each lane's method, as in kernel._binomial_with;
+                # a lane without customers draws nothing (its stream does not move).
+                expected = where_greater(customers, zero, multiply(customers, rate_q), splat(-1.0))
+                inverting = bits_less(expected, inversion_below) & bits_greater(customers, zero)
+                rejecting = bits_at_least(expected, inversion_below)
+                churned = splat(0.0)
+                steps = 0
+                if inverting:
+                    largest = 0.0
+                    todo = inverting
+                    while todo:
+                        largest = max(largest, lane(expected, lowest_bit(todo)))
+                        todo &= todo - 1
+                    if largest < 4.5:  # kernel._inversion's branch-free steps for the largest n q
+                        steps = 4 if largest < 1.5 else 8
+                    else:
+                        steps = 16 if largest < 10.0 else (24 if largest < 16.0 else 32)
+                    u, next_a, next_b, next_c, next_counter = uniforms(a, b, c, counter)
+                    inverts = where_greater(customers, zero, expected, splat(np.inf))
+                    a = keep_words(inverts, inversion_below, next_a, a)
+                    b = keep_words(inverts, inversion_below, next_b, b)
+                    c = keep_words(inverts, inversion_below, next_c, c)
+                    counter = keep_words(inverts, inversion_below, next_counter, counter)
+                    odds = vload(ratio, at)
+                    f = vexp(multiply(customers, vload(log_one_minus_q, at)))
+                    for i in range(steps):
+                        churned = add(churned, where_greater(u, f, splat(1.0), zero))
+                        u = subtract(u, f)
+                        f = multiply(f, multiply(multiply(subtract(customers, splat(i)),
+                                                          splat(kernel._RECIPROCALS[i + 1])), odds))
+                    unfinished = inverting & (bits_at_least(churned, splat(steps)) | bits_greater(churned, customers))
+                    paths[0] += _count(inverting)
+                    paths[1] += _count(unfinished)
+                    while unfinished:
+                        g = lowest_bit(unfinished)
+                        unfinished &= unfinished - 1
+                        stream = (lane(a, g), lane(b, g), lane(c, g), lane(counter, g))
+                        n = np.int64(lane(customers, g))
+                        k, stream = inversion_from(lane(u, g), lane(f, g), lane(churned, g), n, q[at + g],
+                                                   ratio[at + g], log_one_minus_q[at + g], stream)
+                        churned = with_lane(churned, g, k)
+                        a, b = with_lane(a, g, stream[0]), with_lane(b, g, stream[1])
+                        c, counter = with_lane(c, g, stream[2]), with_lane(counter, g, stream[3])
+                if rejecting:
+                    # BTRD's first test (kernel._btrd): most proposals are accepted there.
+                    v, next_a, next_b, next_c, next_counter = uniforms(a, b, c, counter)
+                    a = keep_words(expected, inversion_below, a, next_a)
+                    b = keep_words(expected, inversion_below, b, next_b)
+                    c = keep_words(expected, inversion_below, c, next_c)
+                    counter = keep_words(expected, inversion_below, counter, next_counter)
+                    spread = vsqrt(multiply(customers, vload(q_one_minus_q, at)))
+                    scale_b = add(splat(1.15), multiply(splat(2.53), spread))
+                    shape_a = add(add(splat(-0.0873), multiply(splat(0.0248), scale_b)), multiply(splat(0.01), rate_q))
+                    centre = add(multiply(customers, rate_q), splat(0.5))
+                    vr_b = subtract(multiply(splat(0.92), scale_b), splat(4.2))
+                    w = subtract(multiply(v, divide(scale_b, vr_b)), splat(0.43))
+                    hat = divide(multiply(splat(2.0), shape_a), subtract(splat(0.5), vabs(w)))
+                    proposal = vfloor(add(multiply(add(hat, scale_b), w), centre))
+                    accepted = where_at_most(multiply(v, scale_b), multiply(splat(0.86), vr_b), proposal, splat(-1.0))
+                    churned = where_at_least(expected, inversion_below, accepted, churned)
+                    unfinished = rejecting & bits_less(accepted, zero)
+                    paths[2] += _count(rejecting) - _count(unfinished)
+                    paths[3] += _count(unfinished)
+                    while unfinished:
+                        g = lowest_bit(unfinished)
+                        unfinished &= unfinished - 1
+                        n = np.int64(lane(customers, g))
+                        stream = (lane(a, g), lane(b, g), lane(c, g), lane(counter, g))
+                        k, stream = btrd_from(stream, n, q[at + g], math.sqrt(n * q_one_minus_q[at + g]), ratio[at + g],
+                                              log_ratio[at + g], lane(v, g))
+                        churned = with_lane(churned, g, float(k))
+                        a, b = with_lane(a, g, stream[0]), with_lane(b, g, stream[1])
+                        c, counter = with_lane(c, g, stream[2]), with_lane(counter, g, stream[3])
+                kept = where_greater(customers, zero, divide(subtract(customers, churned), customers), zero)
+                vstore(active, at, subtract(customers, churned))
+                revenue = add(revenue, monthly)
+                vstore(mrr, at, multiply(monthly, multiply(kept, splat(1.01))))
+                vstore(churn_state, (s * STATE_WORDS + 0) * LANES, a)
+                vstore(churn_state, (s * STATE_WORDS + 1) * LANES, b)
+                vstore(churn_state, (s * STATE_WORDS + 2) * LANES, c)
+                vstore(churn_state, (s * STATE_WORDS + 3) * LANES, counter)
+        vstore(out, first, revenue)
+
+
+def inputs(draws: int, seed: int = 0):
+    """Per-draw conversion and churn (Beta, the reference model's means and concentrations)
+    and the noise key."""
+    if draws % LANES:
+        raise ValueError(f"draws must be a multiple of {LANES}, got {draws}")
+    rng = np.random.default_rng(seed)
+    conversion = np.column_stack([rng.beta(m * k, (1 - m) * k, draws) for m, k in CONVERSION])
+    churn = np.column_stack([rng.beta(m * k, (1 - m) * k, draws) for m, k in CHURN])
+    key = _random.key_words(np.random.SeedSequence(seed))
+    return key, conversion, churn
+
+
+def run_both(draws: int, horizon: int = HORIZON, seed: int = 0):
+    """(draw by draw, in lanes, paths): each draw's summed revenue both ways, and how many
+    lanes took each path (see ``in_lanes``)."""
+    key, conversion, churn = inputs(draws, seed)
+    scalar, lanes, paths = np.zeros(draws), np.zeros(draws), np.zeros(4, dtype=np.int64)
+    draw_by_draw(key, conversion, churn, LEADS, horizon, scalar)
+    in_lanes(key, conversion, churn, LEADS, horizon, lanes, paths)
+    return scalar, lanes, paths
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--draws", type=int, default=8192)
+    parser.add_argument("--repeats", type=int, default=9)
+    args = parser.parse_args(argv)
+    scalar, lanes, paths = run_both(args.draws)
+    same = np.array_equal(scalar, lanes)
+    key, conversion, churn = inputs(args.draws)
+    out = np.zeros(args.draws)
+    best = {}
+    for _ in range(args.repeats):  # alternated, so a slow moment hits both
+        for name, model, extra in (("draw by draw", draw_by_draw, ()), ("8 draws in lanes", in_lanes, (paths,))):
+            start = time.perf_counter()
+            model(key, conversion, churn, LEADS, HORIZON, out, *extra)
+            best[name] = min(best.get(name, np.inf), time.perf_counter() - start)
+    print(f"{args.draws:,} draws x {HORIZON} months, best of {args.repeats}:")
+    for name, seconds in best.items():
+        print(f"  {name:18s} {seconds / args.draws * 1e6:6.2f} us a draw")
+    per_draw = paths / args.draws / (1 + args.repeats)
+    print(f"  churn variates a draw in lanes: {per_draw[0]:.1f} inverted ({per_draw[1]:.2f} past the branch-free "
+          f"steps), {per_draw[2]:.1f} BTRD accepted at once, {per_draw[3]:.1f} finished alone")
+    ratio = best["8 draws in lanes"] / best["draw by draw"]
+    print(f"  lanes / draw by draw: {ratio:.2f}; results {'identical' if same else 'DIFFER'}")
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
