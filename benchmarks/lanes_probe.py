@@ -264,14 +264,7 @@ def inversion_from(u, f, k, n, q, ratio, log_one_minus_q, stream):
     """``kernel._inversion`` from where the lanes' branch-free steps left it."""
     k = np.int64(k)
     if k <= n:
-        spent = True
-        while u > f:
-            u -= f
-            k += 1
-            if k > n or k > 256:
-                spent = False
-                break
-            f *= (n - k + 1) * kernel._RECIPROCALS[k] * ratio
+        k, spent = kernel._search_on(u, f, k, n, ratio)
         if spent:
             return float(k), stream
     k, stream = kernel._inversion(stream, n, q, math.exp(n * log_one_minus_q), ratio)  # round-off: draw again

@@ -72,6 +72,20 @@ _INVERSION_BELOW = 22.0
 
 
 @njit(cache=True, inline="always")
+def _search_on(u, f, k, n, ratio):
+    """The inversion's sequential search from k, with f = f(k) and u what is left of the
+    uniform: (k, spent). Not spent when round-off leaves u unspent past n (or 256 steps
+    on): the caller draws a fresh uniform."""
+    while u > f:
+        u -= f
+        k += 1
+        if k > n or k > 256:
+            return k, False
+        f *= (n - k + 1) * _RECIPROCALS[k] * ratio
+    return k, True
+
+
+@njit(cache=True, inline="always")
 def _inversion(stream, n, p, start, ratio):
     """Inversion given start = (1 - p)^n and ratio = p / (1 - p); (variate, stream).
 
@@ -100,14 +114,7 @@ def _inversion(stream, n, p, start, ratio):
             if k <= n:
                 return k, stream
             continue  # float round-off left u unspent past n (probability ~1e-16): draw again
-        spent = True
-        while u > f:
-            u -= f
-            k += 1
-            if k > n or k > 256:
-                spent = False
-                break
-            f *= (n - k + 1) * _RECIPROCALS[k] * ratio
+        k, spent = _search_on(u, f, k, n, ratio)
         if spent:
             return k, stream
 
