@@ -134,8 +134,13 @@ _HELPER_PAGES: list = []
 _HELPER_SHARE = 0.75
 
 
+def _chart_files(fig) -> tuple[bytes, bytes, str]:
+    """A laid-out page as a chart: (PNG, SVG, alt text)."""
+    return _render(fig, "png"), _render(fig, "svg"), fig.get_label()
+
+
 def _raster_and_vector(build) -> tuple[bytes, bytes, str]:
-    """Build one page, freeze its layout and render it: (PNG, SVG, alt text)."""
+    """Build one page, freeze its layout and render it as a chart."""
     import matplotlib.pyplot as plt
 
     from ..plots import _style as st
@@ -143,7 +148,7 @@ def _raster_and_vector(build) -> tuple[bytes, bytes, str]:
     fig = build()
     try:
         st.freeze_layout(fig)
-        return _render(fig, "png"), _render(fig, "svg"), fig.get_label()
+        return _chart_files(fig)
     finally:
         plt.close(fig)
 
@@ -295,10 +300,12 @@ def write_board_pack(results, out_dir, *, bands=None, probabilities=None, varian
     charted = pages[1:] + extras  # every page but the cover also gets a PNG and an SVG
     rendered: dict[int, tuple[bytes, bytes, str]] = {}
 
+    def stem(index: int) -> str:
+        return f"{index + 1:02d}_{charted[index][0]}"
+
     def keep(index: int, files: tuple[bytes, bytes, str]) -> None:
-        stem = f"{index + 1:02d}_{charted[index][0]}"
-        _atomic_write(charts_dir / f"{stem}.png", files[0])
-        _atomic_write(charts_dir / f"{stem}.svg", files[1])
+        _atomic_write(charts_dir / f"{stem(index)}.png", files[0])
+        _atomic_write(charts_dir / f"{stem(index)}.svg", files[1])
         rendered[index] = files
 
     pdf_buffer = io.BytesIO()
@@ -316,7 +323,7 @@ def write_board_pack(results, out_dir, *, bands=None, probabilities=None, varian
                     st.freeze_layout(fig)
                     pdf.savefig(fig)
                     if index >= 0 and index not in helped:
-                        keep(index, (_render(fig, "png"), _render(fig, "svg"), fig.get_label()))
+                        keep(index, _chart_files(fig))
                 finally:
                     plt.close(fig)
             if helper is not None:
@@ -331,11 +338,10 @@ def write_board_pack(results, out_dir, *, bands=None, probabilities=None, varian
                 pool.shutdown(wait=False, cancel_futures=True)
     figures_html = []
     for index, (name, _) in enumerate(charted):
-        stem = f"{index + 1:02d}_{name}"
-        written["png"].append(charts_dir / f"{stem}.png")
-        written["svg"].append(charts_dir / f"{stem}.svg")
+        written["png"].append(charts_dir / f"{stem(index)}.png")
+        written["svg"].append(charts_dir / f"{stem(index)}.svg")
         png, _, label = rendered[index]
-        figures_html.append((stem, label or name.replace("_", " "), png))
+        figures_html.append((stem(index), label or name.replace("_", " "), png))
     written["pdf"].append(_atomic_write(out / "board_pack.pdf", pdf_buffer.getvalue()))
     page = _html(results.attrs, lines, figures_html)
     written["html"].append(_atomic_write(out / "report.html", page.encode("utf-8")))
