@@ -1,11 +1,12 @@
-"""Probe: the reference model's samplers with 8 draws in the lanes of LLVM vectors, in numba.
+"""Probe: the reference model with 8 draws in the lanes of LLVM vectors, in numba.
 
 A planning measurement for a batched kernel (docs/design.md, Known limits), in the language
-the kernel is written in. A cut-down reference model (wins by table lookup, churn by
-inversion or BTRD, revenue kept and grown, no costs) runs two ways on the same draws:
+the kernel is written in. The reference model's month loop as ``simulate_block`` runs it
+(wins by table lookup, churn by inversion or BTRD, revenue kept and grown, spend, sales and
+CS costs, cash, runway and the seven running totals a segment; without the stages, lags,
+CS coverage and kept paths the reference does not use) runs two ways on the same draws:
 
-* draw by draw, calling the kernel's own samplers (``simkit._kernel``), as
-  ``simulate_block`` does;
+* draw by draw, calling the kernel's own samplers (``simkit._kernel``);
 * 8 draws at a time, each quantity one ``<8 x double>`` or ``<8 x i64>`` value built by
   ``numba.extending.intrinsic`` (numba has no vector type of its own, and LLVM's SLP
   vectoriser, which numba leaves off, did not pack this code when tried). SFC64, churn's
@@ -15,7 +16,8 @@ inversion or BTRD, revenue kept and grown, no costs) runs two ways on the same d
   here, see simd_probe.c).
 
 Each lane computes the same IEEE operations as its draw does alone, so the two must agree
-bit for bit: the probe prints both times and exits 1 if any draw differs.
+bit for bit (every total and company figure): the probe prints both times and exits 1 if
+any draw differs.
 
 Run: python benchmarks/lanes_probe.py [--draws 8192] [--repeats 9]
 """
@@ -43,6 +45,8 @@ SEGMENTS = 3
 LEADS = np.array([2000, 150, 20], dtype=np.int64)  # benchmarks/reference.toml
 CONVERSION = ((0.10, 100.0), (0.30, 100.0), (0.20, 100.0))  # mean, concentration
 CHURN = ((0.018, 200.0), (0.010, 200.0), (0.006, 200.0))
+# median ACV, mean monthly expansion, cost a lead, sales cost a won deal
+ECONOMICS = ((2_400.0, 0.0, 100.0, 0.0), (20_000.0, 0.008, 500.0, 3_000.0), (200_000.0, 0.015, 10_000.0, 40_000.0))
 HORIZON = 60
 
 
@@ -282,8 +286,16 @@ def _count(bits):
 
 # --- the model, draw by draw and 8 draws at a time ---------------------------------------------
 
+# Per (draw, segment) economics, the columns of ``economics``; the results, the columns of
+# ``totals`` (as simulate_block's) and of ``company``.
+ACV, MARGIN, EXPANSION, SPEND, SALES_COST, ACCOUNT_COST, CSM_COST = range(7)
+TOTALS = 7  # CAC spend, wins, customer-months, churned, revenue, CS cost, last month's revenue
+COMPANY = 3  # runway, lowest cash, final cash
+
+
 @njit
-def draw_by_draw(key, conversion, churn, leads, horizon, out):
+def draw_by_draw(key, conversion, churn, economics, leads, horizon, totals, company):
+    """The month loop of ``simulate_block`` for this model, one draw at a time."""
     draws, segments = conversion.shape
     setup = np.zeros((segments, kernel._SETUP_SIZE))
     cdf = np.zeros((segments, kernel.TABLE_CAPACITY))
@@ -292,37 +304,63 @@ def draw_by_draw(key, conversion, churn, leads, horizon, out):
     state = np.zeros((2 * segments, STATE_WORDS), dtype=np.uint64)
     active = np.zeros(segments)
     mrr = np.zeros(segments)
+    landed = np.zeros(segments)
+    closing = np.zeros(segments)
+    running = np.zeros((segments, TOTALS))
     for d in range(draws):
         for i in range(2 * segments):
             seed_stream(state[i], key, d, i)
-        revenue = 0.0
+        running[:, :] = 0.0
         for s in range(segments):
             active[s] = 0.0
             mrr[s] = 0.0
             kernel.prepare_binomial(leads[s], conversion[d, s], setup[s], horizon, cdf[s], guide[s])
-            kernel.prepare_rate(churn[d, s], rate[s])
+            rate[s, 0] = -1.0
+        cash = cash_low = 0.0
+        runway = np.inf
         for t in range(horizon):
             for s in range(segments):
                 stream = load(state, s)
                 won, stream = kernel.table_variate(stream, cdf, guide, s, setup)
                 store(state, s, stream)
-                active[s] += won
-                mrr[s] += won * 100.0
+                landed[s] = won
+                closing[s] = won * economics[d, s, SALES_COST]
+                running[s, 0] += economics[d, s, SPEND] + economics[d, s, SALES_COST] * won
+                running[s, 1] += won
             for s in range(segments):
+                acquisition = economics[d, s, SPEND] + closing[s]
+                active[s] += landed[s]
+                mrr[s] += landed[s] * economics[d, s, ACV] / 12.0
+                cs_cost = economics[d, s, CSM_COST] + active[s] * economics[d, s, ACCOUNT_COST]
+                monthly_churn = min(1.0, churn[d, s])
+                if rate[s, 0] != monthly_churn:
+                    kernel.prepare_rate(monthly_churn, rate[s])
                 stream = load(state, segments + s)
                 churned, stream = kernel.binomial_at_rate(stream, np.int64(active[s]), rate, s)
                 store(state, segments + s, stream)
+                revenue = mrr[s]
+                running[s, 2] += active[s]
+                running[s, 3] += churned
+                running[s, 4] += revenue
+                running[s, 5] += cs_cost
+                running[s, 6] = revenue
                 kept = (active[s] - churned) / active[s] if active[s] > 0 else 0.0
+                cash += economics[d, s, MARGIN] * revenue - acquisition - cs_cost
                 active[s] -= churned
-                revenue += mrr[s]
-                mrr[s] *= kept * 1.01
-        out[d] = revenue
+                mrr[s] = mrr[s] * kept * (1.0 + economics[d, s, EXPANSION])
+            if cash < 0.0 and runway == np.inf:
+                runway = float(t)
+            cash_low = min(cash_low, cash)
+        totals[d, :, :] = running
+        company[d, 0] = runway
+        company[d, 1] = cash_low
+        company[d, 2] = cash
 
 
 @njit
-def in_lanes(key, conversion, churn, leads, horizon, out, paths):
-    """``paths`` counts lanes that: inverted, continued an inversion, accepted BTRD's first
-    proposal, finished a rejected one."""
+def in_lanes(key, conversion, churn, economics, leads, horizon, totals, company, paths):
+    """The same, 8 draws at a time. ``paths`` counts lanes that: inverted, continued an
+    inversion, accepted BTRD's first proposal, finished a rejected one."""
     draws, segments = conversion.shape
     setup = np.zeros((LANES * segments, kernel._SETUP_SIZE))
     cdf = np.zeros((LANES * segments, kernel.TABLE_CAPACITY))
@@ -340,6 +378,11 @@ def in_lanes(key, conversion, churn, leads, horizon, out, paths):
     q_one_minus_q = np.zeros(segments * LANES)
     log_ratio = np.zeros(segments * LANES)
     wins = np.zeros(LANES)
+    # [segment, column, lane]: the economics, transposed so a column's 8 lanes are adjacent
+    lanes_economics = np.zeros(segments * 7 * LANES)
+    running = np.zeros(segments * TOTALS * LANES)  # [segment, total, lane]
+    rate_p = np.zeros(segments * LANES)
+    churn_rate = np.zeros(segments * LANES)
     zero, inversion_below = splat(0.0), splat(kernel._INVERSION_BELOW)
     for first in range(0, draws, LANES):
         for g in range(LANES):
@@ -350,12 +393,15 @@ def in_lanes(key, conversion, churn, leads, horizon, out, paths):
                 for word in range(STATE_WORDS):
                     churn_state[(s * STATE_WORDS + word) * LANES + g] = seeded[word]
                 kernel.prepare_binomial(leads[s], conversion[first + g, s], setup[row], horizon, cdf[row], guide[row])
-                kernel.prepare_rate(churn[first + g, s], rate[row])
-                q[at], log_one_minus_q[at], ratio[at] = rate[row, 2], rate[row, 3], rate[row, 4]
-                q_one_minus_q[at], log_ratio[at] = rate[row, 5], rate[row, 6]
+                rate_p[at] = -1.0
+                churn_rate[at] = churn[first + g, s]
+                for column in range(7):
+                    lanes_economics[(s * 7 + column) * LANES + g] = economics[first + g, s, column]
                 active[at] = 0.0
                 mrr[at] = 0.0
-        revenue = splat(0.0)
+        running[:] = 0.0
+        cash = cash_low = splat(0.0)
+        runway = splat(np.inf)
         for t in range(horizon):
             for s in range(segments):
                 for g in range(LANES):
@@ -366,8 +412,27 @@ def in_lanes(key, conversion, churn, leads, horizon, out, paths):
                     wins[g] = won
                 at = s * LANES
                 won = vload(wins, 0)
+                sales_cost = vload(lanes_economics, (s * 7 + SALES_COST) * LANES)
+                spend = vload(lanes_economics, (s * 7 + SPEND) * LANES)
+                acquisition = add(spend, multiply(won, sales_cost))
+                total = (s * TOTALS) * LANES
+                vstore(running, total, add(vload(running, total), add(spend, multiply(sales_cost, won))))
+                vstore(running, total + LANES, add(vload(running, total + LANES), won))
                 customers = add(vload(active, at), won)
-                monthly = add(vload(mrr, at), multiply(won, splat(100.0)))
+                acv = vload(lanes_economics, (s * 7 + ACV) * LANES)
+                monthly = add(vload(mrr, at), divide(multiply(won, acv), splat(12.0)))
+                cs_cost = add(vload(lanes_economics, (s * 7 + CSM_COST) * LANES),
+                              multiply(customers, vload(lanes_economics, (s * 7 + ACCOUNT_COST) * LANES)))
+                monthly_churn = where_less(vload(churn_rate, at), splat(1.0), vload(churn_rate, at), splat(1.0))
+                changed = bits_less(monthly_churn, vload(rate_p, at)) | bits_greater(monthly_churn, vload(rate_p, at))
+                while changed:  # a rate not prepared yet (the first month): as kernel.prepare_rate
+                    g = lowest_bit(changed)
+                    changed &= changed - 1
+                    row = g * segments + s
+                    kernel.prepare_rate(lane(monthly_churn, g), rate[row])
+                    rate_p[at + g] = rate[row, 0]
+                    q[at + g], log_one_minus_q[at + g], ratio[at + g] = rate[row, 2], rate[row, 3], rate[row, 4]
+                    q_one_minus_q[at + g], log_ratio[at + g] = rate[row, 5], rate[row, 6]
                 a = vload(churn_state, (s * STATE_WORDS + 0) * LANES)
                 b = vload(churn_state, (s * STATE_WORDS + 1) * LANES)
                 c = vload(churn_state, (s * STATE_WORDS + 2) * LANES)
@@ -446,37 +511,67 @@ def in_lanes(key, conversion, churn, leads, horizon, out, paths):
                         churned = with_lane(churned, g, float(k))
                         a, b = with_lane(a, g, stream[0]), with_lane(b, g, stream[1])
                         c, counter = with_lane(c, g, stream[2]), with_lane(counter, g, stream[3])
+                vstore(running, total + 2 * LANES, add(vload(running, total + 2 * LANES), customers))
+                vstore(running, total + 3 * LANES, add(vload(running, total + 3 * LANES), churned))
+                vstore(running, total + 4 * LANES, add(vload(running, total + 4 * LANES), monthly))
+                vstore(running, total + 5 * LANES, add(vload(running, total + 5 * LANES), cs_cost))
+                vstore(running, total + 6 * LANES, monthly)
                 kept = where_greater(customers, zero, divide(subtract(customers, churned), customers), zero)
+                margin = vload(lanes_economics, (s * 7 + MARGIN) * LANES)
+                cash = add(cash, subtract(subtract(multiply(margin, monthly), acquisition), cs_cost))
                 vstore(active, at, subtract(customers, churned))
-                revenue = add(revenue, monthly)
-                vstore(mrr, at, multiply(monthly, multiply(kept, splat(1.01))))
+                growth = add(splat(1.0), vload(lanes_economics, (s * 7 + EXPANSION) * LANES))
+                vstore(mrr, at, multiply(multiply(monthly, kept), growth))
                 vstore(churn_state, (s * STATE_WORDS + 0) * LANES, a)
                 vstore(churn_state, (s * STATE_WORDS + 1) * LANES, b)
                 vstore(churn_state, (s * STATE_WORDS + 2) * LANES, c)
                 vstore(churn_state, (s * STATE_WORDS + 3) * LANES, counter)
-        vstore(out, first, revenue)
+            # runway: the first month cash is below zero; lowest cash as min(lowest, cash)
+            runway = where_less(runway, splat(np.inf), runway, where_less(cash, zero, splat(t), runway))
+            cash_low = where_less(cash, cash_low, cash, cash_low)
+        for g in range(LANES):
+            for s in range(segments):
+                for column in range(TOTALS):
+                    totals[first + g, s, column] = running[(s * TOTALS + column) * LANES + g]
+            company[first + g, 0] = lane(runway, g)
+            company[first + g, 1] = lane(cash_low, g)
+            company[first + g, 2] = lane(cash, g)
 
 
 def inputs(draws: int, seed: int = 0):
-    """Per-draw conversion and churn (Beta, the reference model's means and concentrations)
-    and the noise key."""
+    """Per-draw conversion and churn (Beta), and economics (ACV lognormal, expansion normal,
+    margin, spend and sales cost a won deal) as in benchmarks/reference.toml; the noise key."""
     if draws % LANES:
         raise ValueError(f"draws must be a multiple of {LANES}, got {draws}")
     rng = np.random.default_rng(seed)
     conversion = np.column_stack([rng.beta(m * k, (1 - m) * k, draws) for m, k in CONVERSION])
     churn = np.column_stack([rng.beta(m * k, (1 - m) * k, draws) for m, k in CHURN])
+    economics = np.zeros((draws, SEGMENTS, 7))
+    for s, (acv, expansion, cost_per_lead, sales_cost) in enumerate(ECONOMICS):
+        economics[:, s, ACV] = acv * np.exp(0.3 * rng.standard_normal(draws))
+        economics[:, s, EXPANSION] = expansion + 0.003 * rng.standard_normal(draws)
+        economics[:, s, MARGIN] = 0.8
+        economics[:, s, SPEND] = LEADS[s] * cost_per_lead
+        economics[:, s, SALES_COST] = sales_cost
     key = _random.key_words(np.random.SeedSequence(seed))
-    return key, conversion, churn
+    return key, conversion, churn, economics
 
 
 def run_both(draws: int, horizon: int = HORIZON, seed: int = 0):
-    """(draw by draw, in lanes, paths): each draw's summed revenue both ways, and how many
-    lanes took each path (see ``in_lanes``)."""
-    key, conversion, churn = inputs(draws, seed)
-    scalar, lanes, paths = np.zeros(draws), np.zeros(draws), np.zeros(4, dtype=np.int64)
-    draw_by_draw(key, conversion, churn, LEADS, horizon, scalar)
-    in_lanes(key, conversion, churn, LEADS, horizon, lanes, paths)
-    return scalar, lanes, paths
+    """Both ways on the same draws: ((totals, company) draw by draw, the same in lanes,
+    paths: how many lanes took each path, see ``in_lanes``)."""
+    key, conversion, churn, economics = inputs(draws, seed)
+    results = []
+    paths = np.zeros(4, dtype=np.int64)
+    for model, extra in ((draw_by_draw, ()), (in_lanes, (paths,))):
+        totals, company = np.zeros((draws, SEGMENTS, TOTALS)), np.zeros((draws, COMPANY))
+        model(key, conversion, churn, economics, LEADS, horizon, totals, company, *extra)
+        results.append((totals, company))
+    return results[0], results[1], paths
+
+
+def _same(first, second) -> bool:
+    return all(np.array_equal(a, b) for a, b in zip(first, second))
 
 
 def main(argv=None) -> int:
@@ -485,14 +580,14 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=9)
     args = parser.parse_args(argv)
     scalar, lanes, paths = run_both(args.draws)
-    same = np.array_equal(scalar, lanes)
-    key, conversion, churn = inputs(args.draws)
-    out = np.zeros(args.draws)
+    same = _same(scalar, lanes)
+    key, conversion, churn, economics = inputs(args.draws)
+    totals, company = np.zeros((args.draws, SEGMENTS, TOTALS)), np.zeros((args.draws, COMPANY))
     best = {}
     for _ in range(args.repeats):  # alternated, so a slow moment hits both
         for name, model, extra in (("draw by draw", draw_by_draw, ()), ("8 draws in lanes", in_lanes, (paths,))):
             start = time.perf_counter()
-            model(key, conversion, churn, LEADS, HORIZON, out, *extra)
+            model(key, conversion, churn, economics, LEADS, HORIZON, totals, company, *extra)
             best[name] = min(best.get(name, np.inf), time.perf_counter() - start)
     print(f"{args.draws:,} draws x {HORIZON} months, best of {args.repeats}:")
     for name, seconds in best.items():

@@ -19,9 +19,10 @@ lanes_probe = pytest.importorskip("lanes_probe")
 def test_lanes_and_draw_by_draw_agree_bit_for_bit_through_every_path():
     """At 256 draws the lanes invert, continue an inversion past its branch-free steps,
     accept BTRD's first proposal and finish a rejected one on their own."""
-    scalar, lanes, paths = lanes_probe.run_both(draws=256)
-    assert np.all(scalar > 0)
-    np.testing.assert_array_equal(lanes, scalar)
+    (totals, company), (lane_totals, lane_company), paths = lanes_probe.run_both(draws=256)
+    assert np.all(totals[:, :, 4] > 0) and np.all(np.isfinite(company[:, 1:]))
+    np.testing.assert_array_equal(lane_totals, totals)
+    np.testing.assert_array_equal(lane_company, company)
     inverted, continued, accepted, finished = paths
     assert inverted > 0 and continued > 0 and accepted > 0 and finished > 0
 
