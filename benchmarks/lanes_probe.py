@@ -288,7 +288,8 @@ def _count(bits):
 
 # Per (draw, segment) economics, the columns of ``economics``; the results, the columns of
 # ``totals`` (as simulate_block's) and of ``company``.
-ACV, MARGIN, EXPANSION, SPEND, SALES_COST, ACCOUNT_COST, CSM_COST = range(7)
+COLUMNS = 7
+ACV, MARGIN, EXPANSION, SPEND, SALES_COST, ACCOUNT_COST, CSM_COST = range(COLUMNS)
 TOTALS = 7  # CAC spend, wins, customer-months, churned, revenue, CS cost, last month's revenue
 COMPANY = 3  # runway, lowest cash, final cash
 
@@ -379,7 +380,7 @@ def in_lanes(key, conversion, churn, economics, leads, horizon, totals, company,
     log_ratio = np.zeros(segments * LANES)
     wins = np.zeros(LANES)
     # [segment, column, lane]: the economics, transposed so a column's 8 lanes are adjacent
-    lanes_economics = np.zeros(segments * 7 * LANES)
+    lanes_economics = np.zeros(segments * COLUMNS * LANES)
     running = np.zeros(segments * TOTALS * LANES)  # [segment, total, lane]
     rate_p = np.zeros(segments * LANES)
     churn_rate = np.zeros(segments * LANES)
@@ -395,8 +396,8 @@ def in_lanes(key, conversion, churn, economics, leads, horizon, totals, company,
                 kernel.prepare_binomial(leads[s], conversion[first + g, s], setup[row], horizon, cdf[row], guide[row])
                 rate_p[at] = -1.0
                 churn_rate[at] = churn[first + g, s]
-                for column in range(7):
-                    lanes_economics[(s * 7 + column) * LANES + g] = economics[first + g, s, column]
+                for column in range(COLUMNS):
+                    lanes_economics[(s * COLUMNS + column) * LANES + g] = economics[first + g, s, column]
                 active[at] = 0.0
                 mrr[at] = 0.0
         running[:] = 0.0
@@ -412,17 +413,17 @@ def in_lanes(key, conversion, churn, economics, leads, horizon, totals, company,
                     wins[g] = won
                 at = s * LANES
                 won = vload(wins, 0)
-                sales_cost = vload(lanes_economics, (s * 7 + SALES_COST) * LANES)
-                spend = vload(lanes_economics, (s * 7 + SPEND) * LANES)
+                sales_cost = vload(lanes_economics, (s * COLUMNS + SALES_COST) * LANES)
+                spend = vload(lanes_economics, (s * COLUMNS + SPEND) * LANES)
                 acquisition = add(spend, multiply(won, sales_cost))
                 total = (s * TOTALS) * LANES
                 vstore(running, total, add(vload(running, total), add(spend, multiply(sales_cost, won))))
                 vstore(running, total + LANES, add(vload(running, total + LANES), won))
                 customers = add(vload(active, at), won)
-                acv = vload(lanes_economics, (s * 7 + ACV) * LANES)
+                acv = vload(lanes_economics, (s * COLUMNS + ACV) * LANES)
                 monthly = add(vload(mrr, at), divide(multiply(won, acv), splat(12.0)))
-                cs_cost = add(vload(lanes_economics, (s * 7 + CSM_COST) * LANES),
-                              multiply(customers, vload(lanes_economics, (s * 7 + ACCOUNT_COST) * LANES)))
+                cs_cost = add(vload(lanes_economics, (s * COLUMNS + CSM_COST) * LANES),
+                              multiply(customers, vload(lanes_economics, (s * COLUMNS + ACCOUNT_COST) * LANES)))
                 monthly_churn = where_less(vload(churn_rate, at), splat(1.0), vload(churn_rate, at), splat(1.0))
                 changed = bits_less(monthly_churn, vload(rate_p, at)) | bits_greater(monthly_churn, vload(rate_p, at))
                 while changed:  # a rate not prepared yet (the first month): as kernel.prepare_rate
@@ -517,10 +518,10 @@ def in_lanes(key, conversion, churn, economics, leads, horizon, totals, company,
                 vstore(running, total + 5 * LANES, add(vload(running, total + 5 * LANES), cs_cost))
                 vstore(running, total + 6 * LANES, monthly)
                 kept = where_greater(customers, zero, divide(subtract(customers, churned), customers), zero)
-                margin = vload(lanes_economics, (s * 7 + MARGIN) * LANES)
+                margin = vload(lanes_economics, (s * COLUMNS + MARGIN) * LANES)
                 cash = add(cash, subtract(subtract(multiply(margin, monthly), acquisition), cs_cost))
                 vstore(active, at, subtract(customers, churned))
-                growth = add(splat(1.0), vload(lanes_economics, (s * 7 + EXPANSION) * LANES))
+                growth = add(splat(1.0), vload(lanes_economics, (s * COLUMNS + EXPANSION) * LANES))
                 vstore(mrr, at, multiply(multiply(monthly, kept), growth))
                 vstore(churn_state, (s * STATE_WORDS + 0) * LANES, a)
                 vstore(churn_state, (s * STATE_WORDS + 1) * LANES, b)
@@ -546,7 +547,7 @@ def inputs(draws: int, seed: int = 0):
     rng = np.random.default_rng(seed)
     conversion = np.column_stack([rng.beta(m * k, (1 - m) * k, draws) for m, k in CONVERSION])
     churn = np.column_stack([rng.beta(m * k, (1 - m) * k, draws) for m, k in CHURN])
-    economics = np.zeros((draws, SEGMENTS, 7))
+    economics = np.zeros((draws, SEGMENTS, COLUMNS))
     for s, (acv, expansion, cost_per_lead, sales_cost) in enumerate(ECONOMICS):
         economics[:, s, ACV] = acv * np.exp(0.3 * rng.standard_normal(draws))
         economics[:, s, EXPANSION] = expansion + 0.003 * rng.standard_normal(draws)
