@@ -156,7 +156,7 @@ vexp, vsqrt, vfloor, vabs = (_lanewise(f"llvm.{name}.v8f64") for name in ("exp",
 def _choice(predicate):
     @intrinsic
     def operation(typingctx, a, b, x, y):
-        """x where ``a <predicate> b`` holds, else y, lane by lane."""
+        """x where ``a <predicate> b`` holds, else y, lane by lane (x and y doubles or words)."""
         def codegen(context, builder, sig, args):
             return builder.select(builder.fcmp_ordered(predicate, args[0], args[1]), args[2], args[3])
 
@@ -231,15 +231,6 @@ def uniforms(typingctx, a, b, c, counter):
         return context.make_tuple(builder, sig.return_type, (u, next_a, next_b, next_c, builder.add(counter, every(1))))
 
     return signature, codegen
-
-
-@intrinsic
-def keep_words(typingctx, a, b, x, y):
-    """x where ``a < b``, else y (words chosen by a comparison of doubles)."""
-    def codegen(context, builder, sig, args):
-        return builder.select(builder.fcmp_ordered("<", args[0], args[1]), args[2], args[3])
-
-    return WORDS(DOUBLES, DOUBLES, WORDS, WORDS), codegen
 
 
 # --- finishing one lane with the kernel's own code --------------------------------------------
@@ -458,10 +449,10 @@ def in_lanes(key, conversion, churn, economics, leads, horizon, totals, company,
                         steps = 16 if largest < 10.0 else (24 if largest < 16.0 else 32)
                     u, next_a, next_b, next_c, next_counter = uniforms(a, b, c, counter)
                     inverts = where_greater(customers, zero, expected, splat(np.inf))
-                    a = keep_words(inverts, inversion_below, next_a, a)
-                    b = keep_words(inverts, inversion_below, next_b, b)
-                    c = keep_words(inverts, inversion_below, next_c, c)
-                    counter = keep_words(inverts, inversion_below, next_counter, counter)
+                    a = where_less(inverts, inversion_below, next_a, a)
+                    b = where_less(inverts, inversion_below, next_b, b)
+                    c = where_less(inverts, inversion_below, next_c, c)
+                    counter = where_less(inverts, inversion_below, next_counter, counter)
                     odds = vload(ratio, at)
                     f = vexp(multiply(customers, vload(log_one_minus_q, at)))
                     for i in range(steps):
@@ -485,10 +476,10 @@ def in_lanes(key, conversion, churn, economics, leads, horizon, totals, company,
                 if rejecting:
                     # BTRD's first test (kernel._btrd): most proposals are accepted there.
                     v, next_a, next_b, next_c, next_counter = uniforms(a, b, c, counter)
-                    a = keep_words(expected, inversion_below, a, next_a)
-                    b = keep_words(expected, inversion_below, b, next_b)
-                    c = keep_words(expected, inversion_below, c, next_c)
-                    counter = keep_words(expected, inversion_below, counter, next_counter)
+                    a = where_less(expected, inversion_below, a, next_a)
+                    b = where_less(expected, inversion_below, b, next_b)
+                    c = where_less(expected, inversion_below, c, next_c)
+                    counter = where_less(expected, inversion_below, counter, next_counter)
                     spread = vsqrt(multiply(customers, vload(q_one_minus_q, at)))
                     scale_b = add(splat(1.15), multiply(splat(2.53), spread))
                     shape_a = add(add(splat(-0.0873), multiply(splat(0.0248), scale_b)), multiply(splat(0.01), rate_q))
