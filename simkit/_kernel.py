@@ -560,6 +560,50 @@ def binomial_stream(key, n, p, uses, out):
             out[i], stream = binomial_at_rate(stream, n[i], rate, 0)
 
 
+@njit(cache=True, inline="always")
+def _churn_at(churn, coverage, uncovered_multiplier):
+    """Monthly churn with ``coverage`` of the accounts covered by CSMs, the rest churning
+    ``uncovered_multiplier`` times as often (capped at 1)."""
+    return min(1.0, churn * (coverage + (1.0 - coverage) * uncovered_multiplier))
+
+
+# A motion's month at the draw's current stage, the same month after month until the stage
+# changes (so worked out then, not every month): spend, leads, the whole leads beyond the
+# _MOST_TRIALS drawn as one binomial (whose count is the prepared sampler's n), the
+# fractional lead and the probability it is won (fraction x conversion).
+_MOTION_SLOTS = 5
+_SPEND, _LEADS, _BEYOND, _FRACTION, _FRACTION_WINS = range(_MOTION_SLOTS)
+
+
+@njit(cache=True)
+def _set_motions(motions, won_setup, won_cdf, won_guide, d, stage, months_left, noise,
+                 spend_by_stage, cost_per_lead, conversion):
+    """Each motion's month at ``stage`` for draw ``d``, and its wins' sampler prepared for
+    the ``months_left`` months it may serve (kept when leads and conversion are unchanged)."""
+    for j in range(motions.shape[0]):
+        spend = spend_by_stage[d, stage, j]
+        leads = spend / cost_per_lead[d, j]
+        motions[j, _SPEND] = spend
+        motions[j, _LEADS] = leads
+        if not noise:
+            continue
+        # A fractional lead is a lead with probability equal to the fraction, so wins are
+        # Binomial(whole leads, conversion) plus one more with probability fraction x
+        # conversion: the whole-lead count, and with it the prepared sampler, stays the
+        # same month after month.
+        whole = np.floor(leads)  # a float: math.floor would be an int64
+        fraction = leads - whole
+        beyond = 0.0
+        if whole > _MOST_TRIALS:
+            beyond = whole - _MOST_TRIALS
+            whole = _MOST_TRIALS
+        motions[j, _BEYOND] = beyond
+        motions[j, _FRACTION] = fraction
+        motions[j, _FRACTION_WINS] = fraction * conversion[d, j]
+        if won_setup[j, 0] != whole or won_setup[j, 1] != conversion[d, j]:
+            prepare_binomial(np.int64(whole), conversion[d, j], won_setup[j], months_left, won_cdf[j], won_guide[j])
+
+
 @njit(cache=True)
 def simulate_block(noise, key, first_draw, streams, horizon, keep_paths,
                    acv, starting_acv, margin, churn, expansion, account_cost, csm_cost, accounts_per_csm,
@@ -594,23 +638,27 @@ def simulate_block(noise, key, first_draw, streams, horizon, keep_paths,
     marketing = np.zeros(n_segments)
     # The draw's running totals live in a small local array and are copied out once.
     running = np.zeros((n_segments, 7))
+    motions = np.zeros((n_motions, _MOTION_SLOTS))
     won_setup = np.zeros((n_motions, _SETUP_SIZE))
     won_cdf = np.zeros((n_motions, TABLE_CAPACITY))
     won_guide = np.zeros((n_motions, TABLE_CAPACITY), dtype=np.int64)
     churn_setup = np.zeros((n_segments, _RATE_SETUP_SIZE))
+    covered_churn = np.zeros(n_segments)
     state = np.zeros((n_motions + n_segments, STATE_WORDS), dtype=np.uint64)
 
     for d in range(n_draws):
-        arrivals[:, :] = 0.0
-        closing[:, :] = 0.0
         running[:, :] = 0.0
         won_setup[:, 0] = -1.0  # nothing prepared for this draw yet
-        churn_setup[:, 0] = -1.0
         if noise:
             for i in range(n_motions + n_segments):
                 seed_stream(state[i], key, first_draw + d, streams[i])
         starting_arr = 0.0
         for s in range(n_segments):
+            # A segment without a capacity limit is fully covered every month: its churn,
+            # and the sampler's set-up for it, are the draw's.
+            covered_churn[s] = _churn_at(churn[d, s], 1.0, uncovered_multiplier[d, s])
+            if noise:
+                prepare_rate(covered_churn[s], churn_setup[s])
             active[s] = np.floor(start_customers[d, s] + 0.5) if noise else start_customers[d, s]
             mrr[s] = active[s] * starting_acv[d, s] / 12.0
             starting_arr += 12.0 * mrr[s]
@@ -620,6 +668,8 @@ def simulate_block(noise, key, first_draw, streams, horizon, keep_paths,
                 stage = k
         for k in range(n_stages):
             stage_reached[d, k] = 0.0 if k <= stage else np.nan
+        _set_motions(motions, won_setup, won_cdf, won_guide, d, stage, horizon, noise,
+                     spend_by_stage, cost_per_lead, conversion)
         cash = starting_cash[d]
         cash_low = cash
         runway = np.inf
@@ -629,41 +679,31 @@ def simulate_block(noise, key, first_draw, streams, horizon, keep_paths,
                 marketing[s] = 0.0
             for j in range(n_motions):
                 s = motion_segment[j]
-                spend = spend_by_stage[d, stage, j]
-                leads = spend / cost_per_lead[d, j]
+                spend = motions[j, _SPEND]
                 if noise:
-                    # A fractional lead is a lead with probability equal to the fraction, so
-                    # wins are Binomial(whole leads, conversion) plus one more with
-                    # probability fraction x conversion: the whole-lead count, and with it
-                    # the prepared sampler, stays the same month after month.
-                    whole = np.floor(leads)  # a float: math.floor would be an int64
-                    fraction = leads - whole
                     stream = load(state, j)
                     extra = 0.0
-                    if whole > _MOST_TRIALS:
-                        extra, stream = _binomial_beyond_int64(stream, whole - _MOST_TRIALS, conversion[d, j])
-                        whole = _MOST_TRIALS
-                    if won_setup[j, 0] != whole or won_setup[j, 1] != conversion[d, j]:
-                        prepare_binomial(np.int64(whole), conversion[d, j], won_setup[j], horizon - t,
-                                         won_cdf[j], won_guide[j])
+                    if motions[j, _BEYOND] > 0.0:
+                        extra, stream = _binomial_beyond_int64(stream, motions[j, _BEYOND], conversion[d, j])
                     # Table or not is decided here, not in a function taking the arrays
                     # (untabled_binomial says why); binomial_stream repeats these steps.
                     if won_setup[j, 3] == 2.0:
                         whole_won, stream = table_variate(stream, won_cdf, won_guide, j, won_setup)
                     else:
-                        whole_won, stream = untabled_binomial(stream, np.int64(whole), won_setup[j, 3], won_setup[j, 4],
-                                                              won_setup[j, 5], won_setup[j, 6], won_setup[j, 7])
+                        whole_won, stream = untabled_binomial(stream, np.int64(won_setup[j, 0]), won_setup[j, 3],
+                                                              won_setup[j, 4], won_setup[j, 5], won_setup[j, 6],
+                                                              won_setup[j, 7])
                     if won_setup[j, 2] == 1.0:  # drawn for 1 - p
-                        whole_won = np.int64(whole) - whole_won
+                        whole_won = np.int64(won_setup[j, 0]) - whole_won
                     won = float(whole_won)
-                    if fraction > 0.0:
+                    if motions[j, _FRACTION] > 0.0:
                         u, stream = uniform(stream)
-                        if u < fraction * conversion[d, j]:
+                        if u < motions[j, _FRACTION_WINS]:
                             won += 1.0
                     won += extra
                     store(state, j, stream)
                 else:
-                    won = leads * conversion[d, j]
+                    won = motions[j, _LEADS] * conversion[d, j]
                 lands = t + lag[d, j]
                 arrivals[s, lands] += won
                 closing[s, lands] += won * sales_cost[d, j]
@@ -676,17 +716,22 @@ def simulate_block(noise, key, first_draw, streams, horizon, keep_paths,
             for s in range(n_segments):
                 landed = arrivals[s, t]
                 acquisition = marketing[s] + closing[s, t]
+                # Emptied as read (and past the horizon at the draw's end) for the next draw.
+                arrivals[s, t] = 0.0
+                closing[s, t] = 0.0
                 active[s] += landed
                 mrr[s] += landed * acv[d, s] / 12.0
                 csms = csms_by_stage[d, stage, s]
-                coverage = 1.0
-                if accounts_per_csm[d, s] > 0.0 and active[s] > 0.0:
-                    coverage = min(1.0, csms * accounts_per_csm[d, s] / active[s])
                 cs_cost = csms * csm_cost[d, s] + active[s] * account_cost[d, s]
-                monthly_churn = min(1.0, churn[d, s] * (coverage + (1.0 - coverage) * uncovered_multiplier[d, s]))
-                if noise:
-                    if churn_setup[s, 0] != monthly_churn:
+                coverage = 1.0
+                monthly_churn = covered_churn[s]
+                if accounts_per_csm[d, s] > 0.0:  # a CS capacity limit: churn follows this month's coverage
+                    if active[s] > 0.0:
+                        coverage = min(1.0, csms * accounts_per_csm[d, s] / active[s])
+                    monthly_churn = _churn_at(churn[d, s], coverage, uncovered_multiplier[d, s])
+                    if noise and churn_setup[s, 0] != monthly_churn:
                         prepare_rate(monthly_churn, churn_setup[s])
+                if noise:
                     stream = load(state, n_motions + s)
                     if active[s] <= _MOST_TRIALS:
                         churned_count, stream = binomial_at_rate(stream, np.int64(active[s]), churn_setup, s)
@@ -734,6 +779,11 @@ def simulate_block(noise, key, first_draw, streams, horizon, keep_paths,
                 for k in range(stage + 1, reached + 1):
                     stage_reached[d, k] = float(t)
                 stage = reached
+                if t + 1 < horizon:
+                    _set_motions(motions, won_setup, won_cdf, won_guide, d, stage, horizon - t - 1, noise,
+                                 spend_by_stage, cost_per_lead, conversion)
+        arrivals[:, horizon:] = 0.0
+        closing[:, horizon:] = 0.0
         totals[d, :, :] = running
         company[d, 0] = runway
         company[d, 1] = cash_low
