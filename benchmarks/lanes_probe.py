@@ -15,9 +15,15 @@ CS coverage and kept paths the reference does not use) runs two ways on the same
   found by a bit mask; wins stay one lookup a lane (gathers are slower than scalar loads
   here, see simd_probe.c).
 
+The month's arithmetic around churn (``_month_start``, ``_month_end``) is written once, for
+one draw, and compiled for 8 lanes too: Python's operators are overloaded on the vector
+types, so a function numba types with float64 arguments also types with vectors. That is
+how a batched kernel could stay one copy of the model.
+
 Each lane computes the same IEEE operations as its draw does alone, so the two must agree
 bit for bit (every total and company figure): the probe prints both times and exits 1 if
-any draw differs.
+any draw differs. The draw-by-draw loop also agrees with ``simulate_block`` itself
+(tests/test_benchmark_lanes_probe.py).
 
 Run: python benchmarks/lanes_probe.py [--draws 8192] [--repeats 9]
 """
@@ -27,6 +33,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import math
+import operator
 import sys
 import time
 
@@ -34,7 +41,7 @@ import numpy as np
 from llvmlite import ir
 from numba import njit, types
 from numba.core import cgutils
-from numba.extending import intrinsic, models, register_model
+from numba.extending import intrinsic, models, overload, register_model
 
 from simkit import _kernel as kernel
 from simkit import _random
@@ -233,6 +240,94 @@ def uniforms(typingctx, a, b, c, counter):
     return signature, codegen
 
 
+# --- one source for both: Python's operators on the vectors ----------------------------------
+# With these, a function written for one draw (``_month_start``, ``_month_end``) compiles for
+# 8 lanes unchanged: numba types it once with float64 arguments and once with vectors. A
+# comparison of vectors is a mask of 8 bits; ``select`` picks lane by lane, and for one draw
+# it is ``x if m else y``. Both compute every operand (a division by zero in the lane not
+# picked is harmless: ``error_model="numpy"``), so each lane computes what its draw does.
+
+class _Mask(types.Type):
+    def __init__(self):
+        super().__init__(name="Mask8")
+
+
+MASK = _Mask()
+
+
+@register_model(_Mask)
+class _MaskModel(models.PrimitiveModel):
+    def __init__(self, dmm, fe_type):
+        super().__init__(dmm, fe_type, ir.VectorType(ir.IntType(1), LANES))
+
+
+def _comparison(predicate):
+    @intrinsic
+    def operation(typingctx, a, b):
+        def codegen(context, builder, sig, args):
+            return builder.fcmp_ordered(predicate, args[0], args[1])
+
+        return MASK(DOUBLES, DOUBLES), codegen
+
+    return operation
+
+
+@intrinsic
+def _select_lanes(typingctx, mask, x, y):
+    def codegen(context, builder, sig, args):
+        return builder.select(*args)
+
+    return DOUBLES(MASK, DOUBLES, DOUBLES), codegen
+
+
+def _overload_on_vectors(operator_function, vector_function):
+    """``operator_function`` (say ``operator.add``) on two vectors, or a vector and a number."""
+    @overload(operator_function)
+    def on_vectors(a, b):
+        number = (types.Float, types.Integer)
+        if a == DOUBLES and b == DOUBLES:
+            return lambda a, b: vector_function(a, b)
+        if a == DOUBLES and isinstance(b, number):
+            return lambda a, b: vector_function(a, splat(b))
+        if isinstance(a, number) and b == DOUBLES:
+            return lambda a, b: vector_function(splat(a), b)
+        return None
+
+
+for _function, _vector in ((operator.add, add), (operator.sub, subtract), (operator.mul, multiply),
+                           (operator.truediv, divide), (operator.lt, _comparison("<")),
+                           (operator.gt, _comparison(">")), (operator.le, _comparison("<=")),
+                           (operator.ge, _comparison(">="))):
+    _overload_on_vectors(_function, _vector)
+
+
+def select(mask, x, y):
+    """x where ``mask`` holds, else y (lane by lane for vectors); numba only."""
+    raise NotImplementedError("select is for numba-compiled code")
+
+
+@overload(select)
+def _select(mask, x, y):
+    if mask == MASK:
+        return lambda mask, x, y: _select_lanes(mask, _as_lanes(x), _as_lanes(y))
+    if isinstance(mask, types.Boolean):
+        return lambda mask, x, y: x if mask else y
+    return None
+
+
+def _as_lanes(x):
+    raise NotImplementedError("_as_lanes is for numba-compiled code")
+
+
+@overload(_as_lanes)
+def _as_lanes_overload(x):
+    if x == DOUBLES:
+        return lambda x: x
+    if isinstance(x, (types.Float, types.Integer)):
+        return lambda x: splat(x)
+    return None
+
+
 # --- finishing one lane with the kernel's own code --------------------------------------------
 
 def _btrd_from_proposal():
@@ -285,7 +380,24 @@ TOTALS = 7  # CAC spend, wins, customer-months, churned, revenue, CS cost, last 
 COMPANY = 3  # runway, lowest cash, final cash
 
 
-@njit
+@njit(inline="always", error_model="numpy")
+def _month_start(customers, mrr, won, spend, sales_cost, acv, csm_cost, account_cost):
+    """A segment's month up to churn, for one draw or for 8: (acquisition spend, customers,
+    this month's MRR, CS cost)."""
+    customers = customers + won
+    return spend + won * sales_cost, customers, mrr + won * acv / 12.0, csm_cost + customers * account_cost
+
+
+@njit(inline="always", error_model="numpy")
+def _month_end(customers, churned, monthly, acquisition, cs_cost, margin, expansion, cash):
+    """A segment's month after churn, for one draw or for 8: (customers, next month's MRR,
+    cash): the survivors keep their share of MRR and it grows by the expansion rate."""
+    kept = select(customers > 0.0, (customers - churned) / customers, 0.0)
+    cash = cash + (margin * monthly - acquisition - cs_cost)
+    return customers - churned, monthly * kept * (1.0 + expansion), cash
+
+
+@njit(error_model="numpy")  # _month_end divides in the lane it does not pick
 def draw_by_draw(key, conversion, churn, economics, leads, horizon, totals, company):
     """The month loop of ``simulate_block`` for this model, one draw at a time."""
     draws, segments = conversion.shape
@@ -297,7 +409,6 @@ def draw_by_draw(key, conversion, churn, economics, leads, horizon, totals, comp
     active = np.zeros(segments)
     mrr = np.zeros(segments)
     landed = np.zeros(segments)
-    closing = np.zeros(segments)
     running = np.zeros((segments, TOTALS))
     for d in range(draws):
         for i in range(2 * segments):
@@ -316,30 +427,25 @@ def draw_by_draw(key, conversion, churn, economics, leads, horizon, totals, comp
                 won, stream = kernel.table_variate(stream, cdf, guide, s, setup)
                 store(state, s, stream)
                 landed[s] = won
-                closing[s] = won * economics[d, s, SALES_COST]
                 running[s, 0] += economics[d, s, SPEND] + economics[d, s, SALES_COST] * won
                 running[s, 1] += won
             for s in range(segments):
-                acquisition = economics[d, s, SPEND] + closing[s]
-                active[s] += landed[s]
-                mrr[s] += landed[s] * economics[d, s, ACV] / 12.0
-                cs_cost = economics[d, s, CSM_COST] + active[s] * economics[d, s, ACCOUNT_COST]
+                acquisition, customers, revenue, cs_cost = _month_start(
+                    active[s], mrr[s], landed[s], economics[d, s, SPEND], economics[d, s, SALES_COST],
+                    economics[d, s, ACV], economics[d, s, CSM_COST], economics[d, s, ACCOUNT_COST])
                 monthly_churn = min(1.0, churn[d, s])
                 if rate[s, 0] != monthly_churn:
                     kernel.prepare_rate(monthly_churn, rate[s])
                 stream = load(state, segments + s)
-                churned, stream = kernel.binomial_at_rate(stream, np.int64(active[s]), rate, s)
+                churned, stream = kernel.binomial_at_rate(stream, np.int64(customers), rate, s)
                 store(state, segments + s, stream)
-                revenue = mrr[s]
-                running[s, 2] += active[s]
+                running[s, 2] += customers
                 running[s, 3] += churned
                 running[s, 4] += revenue
                 running[s, 5] += cs_cost
                 running[s, 6] = revenue
-                kept = (active[s] - churned) / active[s] if active[s] > 0 else 0.0
-                cash += economics[d, s, MARGIN] * revenue - acquisition - cs_cost
-                active[s] -= churned
-                mrr[s] = mrr[s] * kept * (1.0 + economics[d, s, EXPANSION])
+                active[s], mrr[s], cash = _month_end(customers, float(churned), revenue, acquisition, cs_cost,
+                                                     economics[d, s, MARGIN], economics[d, s, EXPANSION], cash)
             if cash < 0.0 and runway == np.inf:
                 runway = float(t)
             cash_low = min(cash_low, cash)
@@ -349,7 +455,7 @@ def draw_by_draw(key, conversion, churn, economics, leads, horizon, totals, comp
         company[d, 2] = cash
 
 
-@njit
+@njit(error_model="numpy")
 def in_lanes(key, conversion, churn, economics, leads, horizon, totals, company, paths):
     """The same, 8 draws at a time. ``paths`` counts lanes that: inverted, continued an
     inversion, accepted BTRD's first proposal, finished a rejected one."""
@@ -406,15 +512,14 @@ def in_lanes(key, conversion, churn, economics, leads, horizon, totals, company,
                 won = vload(wins, 0)
                 sales_cost = vload(lanes_economics, (s * COLUMNS + SALES_COST) * LANES)
                 spend = vload(lanes_economics, (s * COLUMNS + SPEND) * LANES)
-                acquisition = add(spend, multiply(won, sales_cost))
                 total = (s * TOTALS) * LANES
-                vstore(running, total, add(vload(running, total), add(spend, multiply(sales_cost, won))))
-                vstore(running, total + LANES, add(vload(running, total + LANES), won))
-                customers = add(vload(active, at), won)
-                acv = vload(lanes_economics, (s * COLUMNS + ACV) * LANES)
-                monthly = add(vload(mrr, at), divide(multiply(won, acv), splat(12.0)))
-                cs_cost = add(vload(lanes_economics, (s * COLUMNS + CSM_COST) * LANES),
-                              multiply(customers, vload(lanes_economics, (s * COLUMNS + ACCOUNT_COST) * LANES)))
+                vstore(running, total, vload(running, total) + (spend + sales_cost * won))
+                vstore(running, total + LANES, vload(running, total + LANES) + won)
+                acquisition, customers, monthly, cs_cost = _month_start(
+                    vload(active, at), vload(mrr, at), won, spend, sales_cost,
+                    vload(lanes_economics, (s * COLUMNS + ACV) * LANES),
+                    vload(lanes_economics, (s * COLUMNS + CSM_COST) * LANES),
+                    vload(lanes_economics, (s * COLUMNS + ACCOUNT_COST) * LANES))
                 monthly_churn = where_less(vload(churn_rate, at), splat(1.0), vload(churn_rate, at), splat(1.0))
                 changed = bits_less(monthly_churn, vload(rate_p, at)) | bits_greater(monthly_churn, vload(rate_p, at))
                 while changed:  # a rate not prepared yet (the first month): as kernel.prepare_rate
@@ -508,12 +613,12 @@ def in_lanes(key, conversion, churn, economics, leads, horizon, totals, company,
                 vstore(running, total + 4 * LANES, add(vload(running, total + 4 * LANES), monthly))
                 vstore(running, total + 5 * LANES, add(vload(running, total + 5 * LANES), cs_cost))
                 vstore(running, total + 6 * LANES, monthly)
-                kept = where_greater(customers, zero, divide(subtract(customers, churned), customers), zero)
-                margin = vload(lanes_economics, (s * COLUMNS + MARGIN) * LANES)
-                cash = add(cash, subtract(subtract(multiply(margin, monthly), acquisition), cs_cost))
-                vstore(active, at, subtract(customers, churned))
-                growth = add(splat(1.0), vload(lanes_economics, (s * COLUMNS + EXPANSION) * LANES))
-                vstore(mrr, at, multiply(multiply(monthly, kept), growth))
+                survivors, next_mrr, cash = _month_end(
+                    customers, churned, monthly, acquisition, cs_cost,
+                    vload(lanes_economics, (s * COLUMNS + MARGIN) * LANES),
+                    vload(lanes_economics, (s * COLUMNS + EXPANSION) * LANES), cash)
+                vstore(active, at, survivors)
+                vstore(mrr, at, next_mrr)
                 vstore(churn_state, (s * STATE_WORDS + 0) * LANES, a)
                 vstore(churn_state, (s * STATE_WORDS + 1) * LANES, b)
                 vstore(churn_state, (s * STATE_WORDS + 2) * LANES, c)
