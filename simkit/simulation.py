@@ -20,10 +20,11 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 
 from . import _engine, _random
+from ._children import end_with_parent
 from ._memory import allocate
 from ._version import __version__
-from .sample import sample_inputs
 from .errors import SimkitError
+from .sample import sample_inputs
 from .scenario.model import THRESHOLD_METRICS, Scenario
 
 __all__ = ["simulate", "BLOCK_DRAWS", "seed_sequence"]
@@ -262,7 +263,8 @@ def _simulate(scenario, draws, seed, workers, process_noise, keep_paths, chunk_d
             collector.allocate_like(probe[0][2])
             _SHARED_COLLECTOR = collector
         try:
-            with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=context) as pool:
+            with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=context,
+                                     initializer=end_with_parent, initargs=(os.getpid(),)) as pool:
                 if can_fork:
                     sizes = pool.map(_shared_chunk_worker, jobs)  # the workers start now
                     import xarray  # noqa: F401  (for _assemble, loaded while the workers compute)

@@ -185,22 +185,46 @@ def test_lock_is_held_across_processes(batch):
     assert _status(run_batch([src], out, pack=False))["alpha"] == "skipped"
 
 
+def _children_of(pid: int) -> list[int]:
+    """Live processes whose parent is ``pid`` (from /proc; zombies excluded)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if fields[0] != "Z" and int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc")
 def test_a_batch_killed_mid_run_completes_on_rerun(tmp_path):
+    """Killed while its two worker processes simulate: the workers end with it (left
+    running, they would hold the folder's lock and the rerun would be refused), and a
+    rerun completes what is missing."""
     names = ("s1", "s2", "s3", "s4")
     src = _write_scenarios(tmp_path / "src", names=names, horizon=36, broken=False)
     out = tmp_path / "out"
     command = [sys.executable, "-m", "simkit.cli", "batch", str(src), "--out", str(out), "--no-pack",
-               "--draws", "12000"]
+               "--draws", "12000", "--workers", "2"]
     env = {**os.environ, "CI": "1"}
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     deadline = time.monotonic() + 60
+    workers = []
     try:
-        while not (out / "s1").is_dir():
+        while not workers:  # inside a scenario's simulation: its pool's workers are running
             assert process.poll() is None, process.stderr.read().decode()
-            assert time.monotonic() < deadline, "the batch never started"
+            assert time.monotonic() < deadline, "the batch never started its workers"
+            workers = _children_of(process.pid) if (out / "s1").is_dir() else []
             time.sleep(0.005)
-        time.sleep(0.4)  # well inside the run: simulating or writing s1 / s2
-        assert process.poll() is None, "the batch finished before it could be killed: give it more work"
         process.send_signal(signal.SIGKILL)
     finally:
         if process.poll() is None:
@@ -208,6 +232,18 @@ def test_a_batch_killed_mid_run_completes_on_rerun(tmp_path):
         process.wait()
         process.stderr.close()
     assert process.returncode == -signal.SIGKILL
+    # The workers end with the batch, and with them their copies of the lock (a worker forked
+    # just before the kill may take a moment to see it).
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with _Lock(out):
+                break
+        except SimkitError:
+            time.sleep(0.01)
+    else:
+        pytest.fail(f"the folder is still locked 10 s after the batch was killed (workers {workers})")
+    assert not any(_alive(pid) for pid in workers), "workers outlived the killed batch"
     assert not (out / "index.html").exists()  # killed before the end
     finished_before = {n for n in names if (out / n / MANIFEST).is_file()}
     assert len(finished_before) < len(names)

@@ -169,11 +169,14 @@ def _start_helper(pages, workers: int):
         return None, None, range(0)
     from concurrent.futures import ProcessPoolExecutor
 
+    from .._children import end_with_parent
+
     global _HELPER_PAGES
     indices = range(int(round(_HELPER_SHARE * len(pages))))
     _HELPER_PAGES = list(pages)
     try:
-        pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+        pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"),
+                                   initializer=end_with_parent, initargs=(os.getpid(),))
         future = pool.submit(_helper_render, indices)  # forks now: the child sees _HELPER_PAGES
     finally:
         _HELPER_PAGES = []
