@@ -18,11 +18,22 @@ EXIT_INVALID = 1
 EXIT_USAGE = 2
 
 
+def available_cores() -> int:
+    """The CPU cores this process may run on (its affinity, which container limits set),
+    the command's default ``--workers``: results do not depend on the number of processes,
+    so the command uses what it has. The library's ``workers`` stays 1 by default: a
+    function call should not start processes unasked."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--draws", type=_positive_int, help="number of simulated futures (default: the scenario's)")
     parser.add_argument("--seed", type=_non_negative_int, help="random seed (default: the scenario's)")
-    parser.add_argument("--workers", type=_positive_int, default=1,
-                        help="processes to use, for the simulation and the charts (default 1)")
+    parser.add_argument("--workers", type=_positive_int, default=available_cores(),
+                        help="processes to use, for the simulation and the charts (default: the cores "
+                        f"simkit may use here, {available_cores()}); results are the same whatever the number")
     parser.add_argument("--out", type=Path, help="output folder (default: reports/<scenario name>/)")
 
 
@@ -81,8 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="re-render the board pack from saved results.nc")
     report.add_argument("results", type=Path, help="results.nc written by 'simkit run'")
     report.add_argument("--out", type=Path, help="output folder (default: the folder of results.nc)")
-    report.add_argument("--workers", type=_positive_int, default=1,
-                        help="processes to render the charts with (default 1)")
+    report.add_argument("--workers", type=_positive_int, default=available_cores(),
+                        help=f"processes to render the charts with (default: the cores simkit may use here, "
+                        f"{available_cores()}); the files are the same whatever the number")
 
     stress = commands.add_parser("stress", help="standard shocks and the scenario's own stresses, with common "
                                  "random numbers")

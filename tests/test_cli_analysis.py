@@ -157,3 +157,19 @@ def test_report_command_rerenders_the_run_pack_byte_for_byte(tmp_path, capsys):
     assert len(files) == 2 + 2 * len(STANDARD)
     for name in files:
         assert (again / name).read_bytes() == (first / name).read_bytes(), name
+
+
+def test_commands_default_to_the_cores_this_process_may_use(monkeypatch):
+    """Results do not depend on the number of processes, so the command uses what it has
+    (its CPU affinity, which container limits set); an explicit --workers wins."""
+    from simkit import cli
+
+    monkeypatch.setattr(cli.os, "sched_getaffinity", lambda pid: {0, 3, 5}, raising=False)
+    parser = cli.build_parser()
+    for command in (["run", "s.toml"], ["stress", "s.toml"], ["compare", "a.toml", "b.toml"], ["batch", "s"],
+                    ["report", "results.nc"]):
+        assert parser.parse_args(command).workers == 3, command
+    assert parser.parse_args(["run", "s.toml", "--workers", "1"]).workers == 1
+    monkeypatch.delattr(cli.os, "sched_getaffinity")
+    monkeypatch.setattr(cli.os, "cpu_count", lambda: None)
+    assert cli.build_parser().parse_args(["run", "s.toml"]).workers == 1  # nothing known: one process
