@@ -1,9 +1,16 @@
 """The compiled monthly loop (numba), with exact binomial samplers.
 
-This is the only copy of the month-by-month model; ``_engine.run_block`` prepares its
-inputs and turns its totals into metrics. It loops over draws, then months, then motions
-and segments, keeping a draw's state in registers instead of sweeping (draw x segment)
-arrays through memory once per operation.
+This is the only copy of the month-by-month model (``simulate_block``);
+``_engine.run_block`` prepares its inputs and turns its totals into metrics. It takes 8
+draws at a time, then months, then motions and segments, keeping the draws' state in
+registers instead of sweeping (draw x segment) arrays through memory once per operation.
+Each of the 8 draws is one lane of an LLVM vector (:mod:`simkit._lanes`): revenue, costs,
+cash and churn's branch-free inversion and BTRD's first test run in the lanes, each lane
+computing exactly what its draw computes alone (``tests/one_draw_kernel.py`` is the loop
+one draw at a time, and the tests hold the two equal bit for bit). What a lane does on its
+own (a motion's wins, a table lookup each; an inversion past its branch-free steps; a
+rejected BTRD proposal; a stage switch) it does with the scalar code below, so there is
+one copy of each sampler.
 
 Binomial variates are exact (no normal or Poisson approximation):
 
@@ -34,6 +41,22 @@ import math
 import numpy as np
 from numba import njit
 
+from ._lanes import (
+    LANES,
+    bits,
+    lane,
+    lowest_bit,
+    select,
+    splat,
+    uniforms,
+    vabs,
+    vexp,
+    vfloor,
+    vload,
+    vsqrt,
+    vstore,
+    with_lane,
+)
 from ._random import STATE_WORDS, load, seed_stream, store, uniform
 
 # Stirling-series corrections log(k!) - [(k + 1/2) log(k + 1) - (k + 1) + log(2 pi) / 2]
@@ -125,6 +148,13 @@ def _btrd(stream, n, p, spq, r, log_r):
     first test's set-up is computed up front, without a division on the way to it: 50-70%
     of variates are accepted there at n p >= 22 (more as n p grows), and the rest of the
     set-up would cost more than the variate itself. log(r) depends on p alone: the callers keep it with p."""
+    v, stream = uniform(stream)
+    return _btrd_from(stream, n, p, spq, r, log_r, v)
+
+
+@njit(cache=True, inline="always")
+def _btrd_from(stream, n, p, spq, r, log_r, v):
+    """BTRD (``_btrd``) whose first uniform ``v`` was drawn already (by 8 lanes at once)."""
     b = 1.15 + 2.53 * spq
     a = -0.0873 + 0.0248 * b + 0.01 * p
     c = n * p + 0.5
@@ -136,8 +166,11 @@ def _btrd(stream, n, p, spq, r, log_r):
     tabulated = n < _LOG_FACTORIALS.size
     m = 0
     vr = npq = nr = alpha = log_mode = 0.0
+    fresh = False
     while True:
-        v, stream = uniform(stream)
+        if fresh:
+            v, stream = uniform(stream)
+        fresh = True
         if v * b <= 0.86 * vr_b:
             u = v * scale - 0.43
             return int(math.floor((2.0 * a / (0.5 - abs(u)) + b) * u + c)), stream
@@ -561,10 +594,16 @@ def binomial_stream(key, n, p, uses, out):
 
 
 @njit(cache=True, inline="always")
+def _at_most_one(x):
+    """min(1.0, x) as Python's min picks, for one draw or 8 lanes."""
+    return select(x < 1.0, x, 1.0)
+
+
+@njit(cache=True, inline="always")
 def _churn_at(churn, coverage, uncovered_multiplier):
     """Monthly churn with ``coverage`` of the accounts covered by CSMs, the rest churning
-    ``uncovered_multiplier`` times as often (capped at 1)."""
-    return min(1.0, churn * (coverage + (1.0 - coverage) * uncovered_multiplier))
+    ``uncovered_multiplier`` times as often (capped at 1); for one draw or 8 lanes."""
+    return _at_most_one(churn * (coverage + (1.0 - coverage) * uncovered_multiplier))
 
 
 # A motion's month at the draw's current stage, the same month after month until the stage
@@ -604,26 +643,129 @@ def _set_motions(motions, won_setup, won_cdf, won_guide, d, stage, months_left, 
             prepare_binomial(np.int64(whole), conversion[d, j], won_setup[j], months_left, won_cdf[j], won_guide[j])
 
 
-@njit(cache=True)
+# --- eight draws at once ----------------------------------------------------------------------
+
+@njit(cache=True, inline="always")
+def _words(states, row):
+    """Stream ``row`` of a (streams, 4, LANES) state array as 4 word vectors."""
+    return (vload(states, (row * STATE_WORDS) * LANES), vload(states, (row * STATE_WORDS + 1) * LANES),
+            vload(states, (row * STATE_WORDS + 2) * LANES), vload(states, (row * STATE_WORDS + 3) * LANES))
+
+
+@njit(cache=True, inline="always")
+def _stream_of(a, b, c, counter, g):
+    return lane(a, g), lane(b, g), lane(c, g), lane(counter, g)
+
+
+@njit(cache=True, inline="always")
+def _churn_lanes(customers, p, flip, q, log_one_minus_q, ratio, q_one_minus_q, log_ratio, a, b, c, counter):
+    """Binomial(customers, p) in 8 lanes, each as ``_binomial_with`` (or, past int64,
+    ``_binomial_beyond_int64``) draws it alone from its own stream: (churned, a, b, c,
+    counter). Inversion's branch-free steps and BTRD's first test run in the lanes; a lane
+    that needs more is finished alone by the same code the scalar samplers run."""
+    churned = splat(0.0)
+    drawing = (customers > 0.0) & (p > 0.0) & (p < 1.0) & (customers <= _MOST_TRIALS)
+    expected = customers * q
+    inverting = bits(drawing & (expected < _INVERSION_BELOW))
+    rejecting = bits(drawing & (expected >= _INVERSION_BELOW))
+    if inverting:
+        largest = 0.0
+        todo = inverting
+        while todo:
+            largest = max(largest, lane(expected, lowest_bit(todo)))
+            todo &= todo - 1
+        # As _inversion chooses for the largest n q: more branch-free steps than a lane
+        # needs change nothing (the comparisons after the stopping one all fail).
+        if largest < 4.5:
+            steps = 4 if largest < 1.5 else 8
+        else:
+            steps = 16 if largest < 10.0 else (24 if largest < 16.0 else 32)
+        inverts = drawing & (expected < _INVERSION_BELOW)
+        u, next_a, next_b, next_c, next_counter = uniforms(a, b, c, counter)
+        a, b = select(inverts, next_a, a), select(inverts, next_b, b)
+        c, counter = select(inverts, next_c, c), select(inverts, next_counter, counter)
+        f = vexp(customers * log_one_minus_q)
+        k = splat(0.0)
+        for i in range(steps):
+            k = k + select(u > f, 1.0, 0.0)
+            u = u - f
+            f = f * ((customers - float(i)) * _RECIPROCALS[i + 1] * ratio)
+        churned = select(inverts, k, churned)
+        unfinished = inverting & bits((k >= float(steps)) | (k > customers))
+        while unfinished:
+            g = lowest_bit(unfinished)
+            unfinished &= unfinished - 1
+            n = np.int64(lane(customers, g))
+            stream = _stream_of(a, b, c, counter, g)
+            done = False
+            kg = np.int64(lane(k, g))
+            if kg <= n:
+                kg, done = _search_on(lane(u, g), lane(f, g), kg, n, lane(ratio, g))
+            if not done:  # round-off left u unspent: _inversion draws again
+                kg, stream = _inversion(stream, n, lane(q, g), math.exp(n * lane(log_one_minus_q, g)), lane(ratio, g))
+            churned = with_lane(churned, g, float(kg))
+            a, b = with_lane(a, g, stream[0]), with_lane(b, g, stream[1])
+            c, counter = with_lane(c, g, stream[2]), with_lane(counter, g, stream[3])
+    if rejecting:
+        rejects = drawing & (expected >= _INVERSION_BELOW)
+        v, next_a, next_b, next_c, next_counter = uniforms(a, b, c, counter)
+        a, b = select(rejects, next_a, a), select(rejects, next_b, b)
+        c, counter = select(rejects, next_c, c), select(rejects, next_counter, counter)
+        # _btrd_from's first test, in the lanes.
+        spq = vsqrt(customers * q_one_minus_q)
+        scale_b = 1.15 + 2.53 * spq
+        shape_a = -0.0873 + 0.0248 * scale_b + 0.01 * q
+        centre = customers * q + 0.5
+        vr_b = 0.92 * scale_b - 4.2
+        w = v * (scale_b / vr_b) - 0.43
+        proposal = vfloor((2.0 * shape_a / (0.5 - vabs(w)) + scale_b) * w + centre)
+        accepted = v * scale_b <= 0.86 * vr_b
+        churned = select(rejects & accepted, proposal, churned)
+        unfinished = rejecting & ~bits(accepted)
+        while unfinished:
+            g = lowest_bit(unfinished)
+            unfinished &= unfinished - 1
+            n = np.int64(lane(customers, g))
+            stream = _stream_of(a, b, c, counter, g)
+            kg, stream = _btrd_from(stream, n, lane(q, g), math.sqrt(n * lane(q_one_minus_q, g)), lane(ratio, g),
+                                    lane(log_ratio, g), lane(v, g))
+            churned = with_lane(churned, g, float(kg))
+            a, b = with_lane(a, g, stream[0]), with_lane(b, g, stream[1])
+            c, counter = with_lane(c, g, stream[2]), with_lane(counter, g, stream[3])
+    churned = select(drawing & (flip == 1.0), customers - churned, churned)
+    churned = select((customers > 0.0) & (p >= 1.0) & (customers <= _MOST_TRIALS), customers, churned)
+    beyond = bits(customers > _MOST_TRIALS)
+    while beyond:
+        g = lowest_bit(beyond)
+        beyond &= beyond - 1
+        stream = _stream_of(a, b, c, counter, g)
+        count, stream = _binomial_beyond_int64(stream, lane(customers, g), lane(p, g))
+        churned = with_lane(churned, g, count)
+        a, b = with_lane(a, g, stream[0]), with_lane(b, g, stream[1])
+        c, counter = with_lane(c, g, stream[2]), with_lane(counter, g, stream[3])
+    return churned, a, b, c, counter
+
+
+@njit(cache=True, inline="always")
+def _set_stage_lane(marketing, csms_now, motions, motion_segment, csms_by_stage, d, stage, g):
+    """Lane ``g``'s marketing spend and CSMs per segment at ``stage`` (a [segment, lane]
+    array each), summed over motions in the order the month loop would add them."""
+    n_segments = csms_by_stage.shape[2]
+    for s in range(n_segments):
+        marketing[s * LANES + g] = 0.0
+        csms_now[s * LANES + g] = csms_by_stage[d, stage, s]
+    for j in range(motions.shape[0]):
+        marketing[motion_segment[j] * LANES + g] += motions[j, _SPEND]
+
+
+@njit(cache=True, error_model="numpy")
 def simulate_block(noise, key, first_draw, streams, horizon, keep_paths,
                    acv, starting_acv, margin, churn, expansion, account_cost, csm_cost, accounts_per_csm,
                    uncovered_multiplier, start_customers,
                    cost_per_lead, conversion, sales_cost, lag, motion_segment,
                    spend_by_stage, csms_by_stage, stage_floors, starting_stage, fixed_opex, starting_cash,
                    totals, company, stage_reached, segment_paths, company_paths):
-    """The monthly model for one block of draws; fills the preallocated outputs.
-
-    ``totals`` (draw, segment, 7): CAC spend, CAC wins, customer-months at risk, churned,
-    revenue, CS cost, revenue of the last month. ``company`` (draw, 3): runway, lowest
-    cash, final cash. ``segment_paths`` (8, draw, segment, month) and ``company_paths``
-    (3, draw, month) are written only when ``keep_paths``. See ``_engine`` for the order of
-    events.
-
-    Process noise (when ``noise``): draw ``d`` of the block is draw ``first_draw + d`` of
-    the run, and its motion ``j`` draws leads and wins from stream ``streams[j]`` and its
-    segment ``s`` draws churn from stream ``streams[n_motions + s]``, each stream seeded
-    from (``key``, draw, stream id) by :func:`simkit._random.seed_stream`.
-    """
+    """``simulate_block``, 8 draws at a time: the same outputs, bit for bit."""
     n_draws, n_segments = acv.shape
     n_motions = cost_per_lead.shape[1]
     n_stages = stage_floors.shape[0]
@@ -631,163 +773,222 @@ def simulate_block(noise, key, first_draw, streams, horizon, keep_paths,
     for d in range(n_draws):
         for j in range(n_motions):
             max_lag = max(max_lag, lag[d, j])
-    arrivals = np.zeros((n_segments, horizon + max_lag + 1))
-    closing = np.zeros((n_segments, horizon + max_lag + 1))
-    active = np.zeros(n_segments)
-    mrr = np.zeros(n_segments)
-    marketing = np.zeros(n_segments)
-    # The draw's running totals live in a small local array and are copied out once.
-    running = np.zeros((n_segments, 7))
-    motions = np.zeros((n_motions, _MOTION_SLOTS))
-    won_setup = np.zeros((n_motions, _SETUP_SIZE))
-    won_cdf = np.zeros((n_motions, TABLE_CAPACITY))
-    won_guide = np.zeros((n_motions, TABLE_CAPACITY), dtype=np.int64)
-    churn_setup = np.zeros((n_segments, _RATE_SETUP_SIZE))
-    covered_churn = np.zeros(n_segments)
-    state = np.zeros((n_motions + n_segments, STATE_WORDS), dtype=np.uint64)
+    width = horizon + max_lag + 1
+    # [month, segment, lane]: deals landing in a month and their sales cost
+    arrivals = np.zeros(width * n_segments * LANES)
+    closing = np.zeros(width * n_segments * LANES)
+    motions = np.zeros((LANES, n_motions, _MOTION_SLOTS))
+    won_setup = np.zeros((LANES * n_motions, _SETUP_SIZE))
+    won_cdf = np.zeros((LANES * n_motions, TABLE_CAPACITY))
+    won_guide = np.zeros((LANES * n_motions, TABLE_CAPACITY), dtype=np.int64)
+    win_state = np.zeros((LANES * n_motions, STATE_WORDS), dtype=np.uint64)
+    churn_state = np.zeros(n_segments * STATE_WORDS * LANES, dtype=np.uint64)  # [segment, word, lane]
+    seeded = np.zeros(STATE_WORDS, dtype=np.uint64)
+    rate = np.zeros(_RATE_SETUP_SIZE)
+    # [segment, lane]: each vector quantity's 8 lanes side by side
+    size = n_segments * LANES
+    active, mrr, covered = np.zeros(size), np.zeros(size), np.zeros(size)
+    rate_p, rate_flip, rate_q, rate_log_one_minus_q = np.zeros(size), np.zeros(size), np.zeros(size), np.zeros(size)
+    rate_ratio, rate_q_one_minus_q, rate_log_ratio = np.zeros(size), np.zeros(size), np.zeros(size)
+    lane_acv, lane_margin, lane_expansion = np.zeros(size), np.zeros(size), np.zeros(size)
+    lane_account_cost, lane_csm_cost, lane_limit = np.zeros(size), np.zeros(size), np.zeros(size)
+    lane_multiplier, lane_churn = np.zeros(size), np.zeros(size)
+    marketing, csms_now = np.zeros(size), np.zeros(size)  # the stage's, per lane
+    running = np.zeros(n_segments * 7 * LANES)  # [segment, total, lane]
+    lane_cash, lane_opex = np.zeros(LANES), np.zeros(LANES)
+    stage = np.zeros(LANES, dtype=np.int64)
+    draw_of = np.zeros(LANES, dtype=np.int64)
 
-    for d in range(n_draws):
-        running[:, :] = 0.0
-        won_setup[:, 0] = -1.0  # nothing prepared for this draw yet
-        if noise:
-            for i in range(n_motions + n_segments):
-                seed_stream(state[i], key, first_draw + d, streams[i])
-        starting_arr = 0.0
-        for s in range(n_segments):
-            # A segment without a capacity limit is fully covered every month: its churn,
-            # and the sampler's set-up for it, are the draw's.
-            covered_churn[s] = _churn_at(churn[d, s], 1.0, uncovered_multiplier[d, s])
+    for first in range(0, n_draws, LANES):
+        real = min(LANES, n_draws - first)
+        running[:] = 0.0
+        for g in range(LANES):
+            # Lanes past the block's end repeat its last draw; their results are not kept.
+            d = first + min(g, real - 1)
+            draw_of[g] = d
             if noise:
-                prepare_rate(covered_churn[s], churn_setup[s])
-            active[s] = np.floor(start_customers[d, s] + 0.5) if noise else start_customers[d, s]
-            mrr[s] = active[s] * starting_acv[d, s] / 12.0
-            starting_arr += 12.0 * mrr[s]
-        stage = starting_stage
-        for k in range(n_stages):
-            if starting_arr >= stage_floors[k] and k > stage:
-                stage = k
-        for k in range(n_stages):
-            stage_reached[d, k] = 0.0 if k <= stage else np.nan
-        _set_motions(motions, won_setup, won_cdf, won_guide, d, stage, horizon, noise,
-                     spend_by_stage, cost_per_lead, conversion)
-        cash = starting_cash[d]
+                for j in range(n_motions):
+                    seed_stream(win_state[g * n_motions + j], key, first_draw + d, streams[j])
+                for s in range(n_segments):
+                    seed_stream(seeded, key, first_draw + d, streams[n_motions + s])
+                    for word in range(STATE_WORDS):
+                        churn_state[(s * STATE_WORDS + word) * LANES + g] = seeded[word]
+            starting_arr = 0.0
+            for s in range(n_segments):
+                at = s * LANES + g
+                covered[at] = _churn_at(churn[d, s], 1.0, uncovered_multiplier[d, s])
+                if noise:
+                    prepare_rate(covered[at], rate)
+                    rate_p[at], rate_flip[at], rate_q[at], rate_log_one_minus_q[at] = rate[0], rate[1], rate[2], rate[3]
+                    rate_ratio[at], rate_q_one_minus_q[at], rate_log_ratio[at] = rate[4], rate[5], rate[6]
+                active[at] = np.floor(start_customers[d, s] + 0.5) if noise else start_customers[d, s]
+                mrr[at] = active[at] * starting_acv[d, s] / 12.0
+                starting_arr += 12.0 * mrr[at]
+                lane_acv[at], lane_margin[at], lane_expansion[at] = acv[d, s], margin[d, s], expansion[d, s]
+                lane_account_cost[at], lane_csm_cost[at] = account_cost[d, s], csm_cost[d, s]
+                lane_limit[at], lane_multiplier[at] = accounts_per_csm[d, s], uncovered_multiplier[d, s]
+                lane_churn[at] = churn[d, s]
+            reached = starting_stage
+            for k in range(n_stages):
+                if starting_arr >= stage_floors[k] and k > reached:
+                    reached = k
+            stage[g] = reached
+            if g < real:
+                for k in range(n_stages):
+                    stage_reached[d, k] = 0.0 if k <= reached else np.nan
+            rows = slice(g * n_motions, (g + 1) * n_motions)
+            won_setup[rows, 0] = -1.0  # nothing prepared for this draw yet
+            _set_motions(motions[g], won_setup[rows], won_cdf[rows], won_guide[rows], d, reached, horizon, noise,
+                         spend_by_stage, cost_per_lead, conversion)
+            _set_stage_lane(marketing, csms_now, motions[g], motion_segment, csms_by_stage, d, reached, g)
+            lane_cash[g] = starting_cash[d]
+            lane_opex[g] = fixed_opex[d]
+        cash = vload(lane_cash, 0)
         cash_low = cash
-        runway = np.inf
+        runway = splat(np.inf)
 
         for t in range(horizon):
-            for s in range(n_segments):
-                marketing[s] = 0.0
-            for j in range(n_motions):
-                s = motion_segment[j]
-                spend = motions[j, _SPEND]
-                if noise:
-                    stream = load(state, j)
-                    extra = 0.0
-                    if motions[j, _BEYOND] > 0.0:
-                        extra, stream = _binomial_beyond_int64(stream, motions[j, _BEYOND], conversion[d, j])
-                    # Table or not is decided here, not in a function taking the arrays
-                    # (untabled_binomial says why); binomial_stream repeats these steps.
-                    if won_setup[j, 3] == 2.0:
-                        whole_won, stream = table_variate(stream, won_cdf, won_guide, j, won_setup)
+            for g in range(LANES):
+                d = draw_of[g]
+                for j in range(n_motions):
+                    s = motion_segment[j]
+                    row = g * n_motions + j
+                    spend = motions[g, j, _SPEND]
+                    if noise:
+                        stream = load(win_state, row)
+                        extra = 0.0
+                        if motions[g, j, _BEYOND] > 0.0:
+                            extra, stream = _binomial_beyond_int64(stream, motions[g, j, _BEYOND], conversion[d, j])
+                        if won_setup[row, 3] == 2.0:
+                            whole_won, stream = table_variate(stream, won_cdf, won_guide, row, won_setup)
+                        else:
+                            whole_won, stream = untabled_binomial(
+                                stream, np.int64(won_setup[row, 0]), won_setup[row, 3], won_setup[row, 4],
+                                won_setup[row, 5], won_setup[row, 6], won_setup[row, 7])
+                        if won_setup[row, 2] == 1.0:  # drawn for 1 - p
+                            whole_won = np.int64(won_setup[row, 0]) - whole_won
+                        won = float(whole_won)
+                        if motions[g, j, _FRACTION] > 0.0:
+                            u, stream = uniform(stream)
+                            if u < motions[g, j, _FRACTION_WINS]:
+                                won += 1.0
+                        won += extra
+                        store(win_state, row, stream)
                     else:
-                        whole_won, stream = untabled_binomial(stream, np.int64(won_setup[j, 0]), won_setup[j, 3],
-                                                              won_setup[j, 4], won_setup[j, 5], won_setup[j, 6],
-                                                              won_setup[j, 7])
-                    if won_setup[j, 2] == 1.0:  # drawn for 1 - p
-                        whole_won = np.int64(won_setup[j, 0]) - whole_won
-                    won = float(whole_won)
-                    if motions[j, _FRACTION] > 0.0:
-                        u, stream = uniform(stream)
-                        if u < motions[j, _FRACTION_WINS]:
-                            won += 1.0
-                    won += extra
-                    store(state, j, stream)
-                else:
-                    won = motions[j, _LEADS] * conversion[d, j]
-                lands = t + lag[d, j]
-                arrivals[s, lands] += won
-                closing[s, lands] += won * sales_cost[d, j]
-                marketing[s] += spend
-                if lands < horizon:
-                    running[s, 0] += spend + sales_cost[d, j] * won
-                    running[s, 1] += won
+                        won = motions[g, j, _LEADS] * conversion[d, j]
+                    lands = t + lag[d, j]
+                    arrivals[(lands * n_segments + s) * LANES + g] += won
+                    closing[(lands * n_segments + s) * LANES + g] += won * sales_cost[d, j]
+                    if lands < horizon:
+                        running[(s * 7) * LANES + g] += spend + sales_cost[d, j] * won
+                        running[(s * 7 + 1) * LANES + g] += won
 
-            month_revenue = 0.0
+            month_revenue = splat(0.0)
             for s in range(n_segments):
-                landed = arrivals[s, t]
-                acquisition = marketing[s] + closing[s, t]
-                # Emptied as read (and past the horizon at the draw's end) for the next draw.
-                arrivals[s, t] = 0.0
-                closing[s, t] = 0.0
-                active[s] += landed
-                mrr[s] += landed * acv[d, s] / 12.0
-                csms = csms_by_stage[d, stage, s]
-                cs_cost = csms * csm_cost[d, s] + active[s] * account_cost[d, s]
-                coverage = 1.0
-                monthly_churn = covered_churn[s]
-                if accounts_per_csm[d, s] > 0.0:  # a CS capacity limit: churn follows this month's coverage
-                    if active[s] > 0.0:
-                        coverage = min(1.0, csms * accounts_per_csm[d, s] / active[s])
-                    monthly_churn = _churn_at(churn[d, s], coverage, uncovered_multiplier[d, s])
-                    if noise and churn_setup[s, 0] != monthly_churn:
-                        prepare_rate(monthly_churn, churn_setup[s])
+                at = s * LANES
+                month_at = (t * n_segments + s) * LANES
+                landed = vload(arrivals, month_at)
+                acquisition = vload(marketing, at) + vload(closing, month_at)
+                # Emptied as read (and past the horizon at the block's end) for the next draws.
+                vstore(arrivals, month_at, splat(0.0))
+                vstore(closing, month_at, splat(0.0))
+                customers = vload(active, at) + landed
+                monthly = vload(mrr, at) + landed * vload(lane_acv, at) / 12.0
+                csms = vload(csms_now, at)
+                cs_cost = csms * vload(lane_csm_cost, at) + customers * vload(lane_account_cost, at)
+                coverage = splat(1.0)
+                monthly_churn = vload(covered, at)
+                limit = vload(lane_limit, at)
+                limited = limit > 0.0
+                if bits(limited):
+                    coverage = select(limited & (customers > 0.0), _at_most_one(csms * limit / customers), 1.0)
+                    own = _churn_at(vload(lane_churn, at), coverage, vload(lane_multiplier, at))
+                    monthly_churn = select(limited, own, monthly_churn)
+                    if noise:
+                        changed = bits(limited & (vload(rate_p, at) != monthly_churn))
+                        while changed:
+                            g = lowest_bit(changed)
+                            changed &= changed - 1
+                            prepare_rate(lane(monthly_churn, g), rate)
+                            rate_p[at + g], rate_flip[at + g], rate_q[at + g] = rate[0], rate[1], rate[2]
+                            rate_log_one_minus_q[at + g], rate_ratio[at + g] = rate[3], rate[4]
+                            rate_q_one_minus_q[at + g], rate_log_ratio[at + g] = rate[5], rate[6]
                 if noise:
-                    stream = load(state, n_motions + s)
-                    if active[s] <= _MOST_TRIALS:
-                        churned_count, stream = binomial_at_rate(stream, np.int64(active[s]), churn_setup, s)
-                        churned = float(churned_count)
-                    else:
-                        churned, stream = _binomial_beyond_int64(stream, active[s], monthly_churn)
-                    store(state, n_motions + s, stream)
+                    a, b, c, counter = _words(churn_state, s)
+                    churned, a, b, c, counter = _churn_lanes(
+                        customers, vload(rate_p, at), vload(rate_flip, at), vload(rate_q, at),
+                        vload(rate_log_one_minus_q, at), vload(rate_ratio, at), vload(rate_q_one_minus_q, at),
+                        vload(rate_log_ratio, at), a, b, c, counter)
+                    vstore(churn_state, (s * STATE_WORDS) * LANES, a)
+                    vstore(churn_state, (s * STATE_WORDS + 1) * LANES, b)
+                    vstore(churn_state, (s * STATE_WORDS + 2) * LANES, c)
+                    vstore(churn_state, (s * STATE_WORDS + 3) * LANES, counter)
                 else:
-                    churned = active[s] * monthly_churn
-                revenue = mrr[s]
-                running[s, 2] += active[s]
-                running[s, 3] += churned
-                running[s, 4] += revenue
-                running[s, 5] += cs_cost
-                running[s, 6] = revenue
-                kept = (active[s] - churned) / active[s] if active[s] > 0.0 else 0.0
-                cash += margin[d, s] * revenue - acquisition - cs_cost
-                month_revenue += revenue
+                    churned = customers * monthly_churn
+                revenue = monthly
+                total = (s * 7) * LANES
+                vstore(running, total + 2 * LANES, vload(running, total + 2 * LANES) + customers)
+                vstore(running, total + 3 * LANES, vload(running, total + 3 * LANES) + churned)
+                vstore(running, total + 4 * LANES, vload(running, total + 4 * LANES) + revenue)
+                vstore(running, total + 5 * LANES, vload(running, total + 5 * LANES) + cs_cost)
+                vstore(running, total + 6 * LANES, revenue)
+                kept = select(customers > 0.0, (customers - churned) / customers, 0.0)
+                cash = cash + (vload(lane_margin, at) * revenue - acquisition - cs_cost)
+                month_revenue = month_revenue + revenue
+                survivors = customers - churned
                 if keep_paths:
-                    segment_paths[0, d, s, t] = active[s] - churned
-                    segment_paths[1, d, s, t] = landed
-                    segment_paths[2, d, s, t] = churned
-                    segment_paths[3, d, s, t] = revenue
-                    segment_paths[4, d, s, t] = 12.0 * revenue
-                    segment_paths[5, d, s, t] = acquisition
-                    segment_paths[6, d, s, t] = cs_cost
-                    segment_paths[7, d, s, t] = coverage
-                active[s] -= churned
-                mrr[s] = mrr[s] * kept * (1.0 + expansion[d, s])
+                    for g in range(real):
+                        d = first + g
+                        segment_paths[0, d, s, t] = lane(survivors, g)
+                        segment_paths[1, d, s, t] = lane(landed, g)
+                        segment_paths[2, d, s, t] = lane(churned, g)
+                        segment_paths[3, d, s, t] = lane(revenue, g)
+                        segment_paths[4, d, s, t] = 12.0 * lane(revenue, g)
+                        segment_paths[5, d, s, t] = lane(acquisition, g)
+                        segment_paths[6, d, s, t] = lane(cs_cost, g)
+                        segment_paths[7, d, s, t] = lane(coverage, g)
+                vstore(active, at, survivors)
+                vstore(mrr, at, monthly * kept * (1.0 + vload(lane_expansion, at)))
 
-            cash -= fixed_opex[d]
-            if cash < 0.0 and runway == np.inf:
-                runway = float(t)
-            cash_low = min(cash_low, cash)
+            cash = cash - vload(lane_opex, 0)
+            runway = select((cash < 0.0) & (runway == np.inf), float(t), runway)
+            cash_low = select(cash < cash_low, cash, cash_low)  # min(cash_low, cash)
             total_arr = 12.0 * month_revenue
             if keep_paths:
-                company_paths[0, d, t] = cash
-                company_paths[1, d, t] = total_arr
-                company_paths[2, d, t] = stage
-            reached = stage
-            for k in range(stage + 1, n_stages):
-                if total_arr >= stage_floors[k]:
-                    reached = k
-            if reached > stage:
-                for k in range(stage + 1, reached + 1):
-                    stage_reached[d, k] = float(t)
-                stage = reached
-                if t + 1 < horizon:
-                    _set_motions(motions, won_setup, won_cdf, won_guide, d, stage, horizon - t - 1, noise,
-                                 spend_by_stage, cost_per_lead, conversion)
-        arrivals[:, horizon:] = 0.0
-        closing[:, horizon:] = 0.0
-        totals[d, :, :] = running
-        company[d, 0] = runway
-        company[d, 1] = cash_low
-        company[d, 2] = cash
+                for g in range(real):
+                    d = first + g
+                    company_paths[0, d, t] = lane(cash, g)
+                    company_paths[1, d, t] = lane(total_arr, g)
+                    company_paths[2, d, t] = stage[g]
+            if n_stages > 1:
+                for g in range(LANES):
+                    now = stage[g]
+                    arr = lane(total_arr, g)
+                    reached = now
+                    for k in range(now + 1, n_stages):
+                        if arr >= stage_floors[k]:
+                            reached = k
+                    if reached > now:
+                        if g < real:
+                            for k in range(now + 1, reached + 1):
+                                stage_reached[draw_of[g], k] = float(t)
+                        stage[g] = reached
+                        if t + 1 < horizon:
+                            rows = slice(g * n_motions, (g + 1) * n_motions)
+                            _set_motions(motions[g], won_setup[rows], won_cdf[rows], won_guide[rows], draw_of[g],
+                                         reached, horizon - t - 1, noise, spend_by_stage, cost_per_lead, conversion)
+                            _set_stage_lane(marketing, csms_now, motions[g], motion_segment, csms_by_stage, draw_of[g],
+                                            reached, g)
+        arrivals[horizon * n_segments * LANES:] = 0.0
+        closing[horizon * n_segments * LANES:] = 0.0
+        for g in range(real):
+            d = first + g
+            for s in range(n_segments):
+                for column in range(7):
+                    totals[d, s, column] = running[(s * 7 + column) * LANES + g]
+            company[d, 0] = lane(runway, g)
+            company[d, 1] = lane(cash_low, g)
+            company[d, 2] = lane(cash, g)
 
 
 @njit(cache=True)

@@ -1,0 +1,318 @@
+"""Eight draws at once: LLVM vector values in numba, for the kernel's lanes.
+
+numba has no SIMD type of its own, and its loop vectoriser leaves loops over lanes of
+small arrays scalar. Here each quantity of 8 draws is one ``<8 x double>`` (``DOUBLES``)
+or ``<8 x i64>`` (``WORDS``) LLVM value, a comparison of two is an ``<8 x i1>`` mask
+(``MASK``), and Python's arithmetic and comparison operators are overloaded on them, so a
+function written for one draw compiles for 8 unchanged (numba types it with float64
+arguments, and again with vectors). Each lane computes the same IEEE operations as its
+draw does alone: results are the same bit for bit. LLVM lowers the vectors to whatever
+the machine has (AVX-512, AVX2 or SSE2 halves); no C compiler is involved.
+"""
+
+from __future__ import annotations
+
+import operator
+
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic, models, overload, register_model
+
+LANES = 8
+
+
+class _Doubles(types.Type):
+    def __init__(self):
+        super().__init__(name="Doubles8")
+
+
+class _Words(types.Type):
+    def __init__(self):
+        super().__init__(name="Words8")
+
+
+class _Mask(types.Type):
+    def __init__(self):
+        super().__init__(name="Mask8")
+
+
+DOUBLES, WORDS, MASK = _Doubles(), _Words(), _Mask()
+_DOUBLE_VECTOR = ir.VectorType(ir.DoubleType(), LANES)
+_WORD_VECTOR = ir.VectorType(ir.IntType(64), LANES)
+_MASK_VECTOR = ir.VectorType(ir.IntType(1), LANES)
+
+
+def _vector_model(llvm_type):
+    class Model(models.PrimitiveModel):
+        def __init__(self, dmm, fe_type):
+            super().__init__(dmm, fe_type, llvm_type)
+
+    return Model
+
+
+register_model(_Doubles)(_vector_model(_DOUBLE_VECTOR))
+register_model(_Words)(_vector_model(_WORD_VECTOR))
+register_model(_Mask)(_vector_model(_MASK_VECTOR))
+
+
+def _pointer(context, builder, array_type, array, start, vector):
+    view = context.make_array(array_type)(context, builder, array)
+    item = cgutils.get_item_pointer(context, builder, array_type, view, [start], wraparound=False)
+    return builder.bitcast(item, vector.as_pointer())
+
+
+@intrinsic
+def vload(typingctx, array, start):
+    """Eight consecutive float64 (or uint64) of a 1-d array from ``start``."""
+    vector, kind = (_DOUBLE_VECTOR, DOUBLES) if array.dtype == types.float64 else (_WORD_VECTOR, WORDS)
+
+    def codegen(context, builder, sig, args):
+        return builder.load(_pointer(context, builder, sig.args[0], args[0], args[1], vector), align=8)
+
+    return kind(array, start), codegen
+
+
+@intrinsic
+def vstore(typingctx, array, start, value):
+    """Store 8 lanes into a 1-d float64 (or uint64) array from ``start``."""
+    vector = _DOUBLE_VECTOR if array.dtype == types.float64 else _WORD_VECTOR
+
+    def codegen(context, builder, sig, args):
+        builder.store(args[2], _pointer(context, builder, sig.args[0], args[0], args[1], vector), align=8)
+        return context.get_dummy_value()
+
+    return types.none(array, start, value), codegen
+
+
+@intrinsic
+def splat(typingctx, x):
+    """One number in every lane, as a double."""
+    def codegen(context, builder, sig, args):
+        value = args[0]
+        if isinstance(sig.args[0], types.Integer):
+            value = builder.sitofp(value, ir.DoubleType())
+        elif sig.args[0] != types.float64:
+            value = builder.fpext(value, ir.DoubleType())
+        out = ir.Constant(_DOUBLE_VECTOR, ir.Undefined)
+        for i in range(LANES):
+            out = builder.insert_element(out, value, ir.Constant(ir.IntType(32), i))
+        return out
+
+    return DOUBLES(x), codegen
+
+
+@intrinsic
+def lane(typingctx, vector, i):
+    """Lane ``i`` of a vector, as a float64 (doubles) or uint64 (words)."""
+    def codegen(context, builder, sig, args):
+        return builder.extract_element(args[0], args[1])
+
+    return (types.float64 if vector == DOUBLES else types.uint64)(vector, i), codegen
+
+
+@intrinsic
+def with_lane(typingctx, vector, i, x):
+    """The vector with lane ``i`` replaced by ``x``."""
+    def codegen(context, builder, sig, args):
+        value = args[2]
+        if sig.args[0] == DOUBLES and isinstance(sig.args[2], types.Integer):
+            value = builder.sitofp(value, ir.DoubleType())
+        return builder.insert_element(args[0], value, args[1])
+
+    return vector(vector, i, x), codegen
+
+
+@intrinsic
+def bits(typingctx, mask):
+    """Lane i of a mask as bit i of an int64."""
+    def codegen(context, builder, sig, args):
+        return builder.zext(builder.bitcast(args[0], ir.IntType(LANES)), ir.IntType(64))
+
+    return types.int64(MASK), codegen
+
+
+@intrinsic
+def lowest_bit(typingctx, value):
+    """The index of the lowest set bit of a non-zero int64."""
+    def codegen(context, builder, sig, args):
+        function = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.IntType(64), [ir.IntType(64), ir.IntType(1)]), "llvm.cttz.i64")
+        return builder.call(function, [args[0], ir.Constant(ir.IntType(1), 1)])
+
+    return types.int64(types.int64), codegen
+
+
+def _lanewise(llvm_name):
+    @intrinsic
+    def operation(typingctx, a):
+        def codegen(context, builder, sig, args):
+            function = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_DOUBLE_VECTOR, [_DOUBLE_VECTOR]),
+                                                      llvm_name)
+            return builder.call(function, [args[0]])
+
+        return DOUBLES(DOUBLES), codegen
+
+    return operation
+
+
+# sqrt, floor and fabs are exact, however LLVM lowers them.
+vsqrt, vfloor, vabs = (_lanewise(f"llvm.{name}.v8f64") for name in ("sqrt", "floor", "fabs"))
+
+
+@intrinsic
+def vexp(typingctx, a):
+    """exp lane by lane, each lane through ``llvm.exp.f64`` as numba's ``math.exp`` is: a
+    vector exp could be lowered to a vector maths library (numba uses Intel's SVML when it
+    is installed), whose results are not libm's to the last bit."""
+    def codegen(context, builder, sig, args):
+        function = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.DoubleType(), [ir.DoubleType()]),
+                                                  "llvm.exp.f64")
+        out = args[0]
+        for i in range(LANES):
+            index = ir.Constant(ir.IntType(32), i)
+            out = builder.insert_element(out, builder.call(function, [builder.extract_element(args[0], index)]), index)
+        return out
+
+    return DOUBLES(DOUBLES), codegen
+
+
+@intrinsic
+def uniforms(typingctx, a, b, c, counter):
+    """SFC64 in every lane (``_random.step``), and its output as ``_random.uniform`` makes
+    it a double: (uniforms, a, b, c, counter)."""
+    signature = types.Tuple((DOUBLES, WORDS, WORDS, WORDS, WORDS))(WORDS, WORDS, WORDS, WORDS)
+
+    def codegen(context, builder, sig, args):
+        a, b, c, counter = args
+
+        def every(n):
+            return ir.Constant(_WORD_VECTOR, [n] * LANES)
+
+        out = builder.add(builder.add(a, b), counter)
+        next_a = builder.xor(b, builder.lshr(b, every(11)))
+        next_b = builder.add(c, builder.shl(c, every(3)))
+        next_c = builder.add(builder.or_(builder.shl(c, every(24)), builder.lshr(c, every(40))), out)
+        u = builder.fmul(builder.uitofp(builder.lshr(out, every(11)), _DOUBLE_VECTOR),
+                         ir.Constant(_DOUBLE_VECTOR, [2.0**-53] * LANES))
+        return context.make_tuple(builder, sig.return_type, (u, next_a, next_b, next_c, builder.add(counter, every(1))))
+
+    return signature, codegen
+
+
+# --- Python's operators on the vectors ----------------------------------------------------------
+
+def _binary(instruction):
+    @intrinsic
+    def operation(typingctx, a, b):
+        def codegen(context, builder, sig, args):
+            return getattr(builder, instruction)(*args)
+
+        return DOUBLES(DOUBLES, DOUBLES), codegen
+
+    return operation
+
+
+def _comparison(predicate, ordered=True):
+    @intrinsic
+    def operation(typingctx, a, b):
+        def codegen(context, builder, sig, args):
+            compare = builder.fcmp_ordered if ordered else builder.fcmp_unordered
+            return compare(predicate, args[0], args[1])
+
+        return MASK(DOUBLES, DOUBLES), codegen
+
+    return operation
+
+
+def _mask_logic(instruction):
+    @intrinsic
+    def operation(typingctx, a, b):
+        def codegen(context, builder, sig, args):
+            return getattr(builder, instruction)(*args)
+
+        return MASK(MASK, MASK), codegen
+
+    return operation
+
+
+_NUMBER = (types.Float, types.Integer)
+
+
+def _on_vectors(python_operator, vector_operation):
+    """``python_operator`` (``operator.add``, say) on two vectors, or a vector and a number."""
+    @overload(python_operator)
+    def on_vectors(a, b):
+        if a == DOUBLES and b == DOUBLES:
+            return lambda a, b: vector_operation(a, b)
+        if a == DOUBLES and isinstance(b, _NUMBER):
+            return lambda a, b: vector_operation(a, splat(b))
+        if isinstance(a, _NUMBER) and b == DOUBLES:
+            return lambda a, b: vector_operation(splat(a), b)
+        return None
+
+
+# != is unordered, as Python's: NaN != NaN holds.
+for _operator, _operation in (
+    (operator.add, _binary("fadd")), (operator.sub, _binary("fsub")), (operator.mul, _binary("fmul")),
+    (operator.truediv, _binary("fdiv")), (operator.lt, _comparison("<")), (operator.gt, _comparison(">")),
+    (operator.le, _comparison("<=")), (operator.ge, _comparison(">=")), (operator.eq, _comparison("==")),
+    (operator.ne, _comparison("!=", ordered=False)),
+):
+    _on_vectors(_operator, _operation)
+
+_and, _or = _mask_logic("and_"), _mask_logic("or_")
+
+
+@overload(operator.and_)
+def _and_masks(a, b):
+    if a == MASK and b == MASK:
+        return lambda a, b: _and(a, b)
+    return None
+
+
+@overload(operator.or_)
+def _or_masks(a, b):
+    if a == MASK and b == MASK:
+        return lambda a, b: _or(a, b)
+    return None
+
+
+@intrinsic
+def _select_lanes(typingctx, mask, x, y):
+    def codegen(context, builder, sig, args):
+        return builder.select(*args)
+
+    return x(MASK, x, x), codegen
+
+
+def select(mask, x, y):
+    """x where ``mask`` holds, else y: lane by lane for vectors (doubles or words), ``x if
+    mask else y`` for one draw. In numba-compiled code only."""
+    raise NotImplementedError("select is for numba-compiled code")
+
+
+@overload(select)
+def _select(mask, x, y):
+    if mask == MASK:
+        if x == WORDS and y == WORDS:
+            return lambda mask, x, y: _select_lanes(mask, x, y)
+        if (x == DOUBLES or isinstance(x, _NUMBER)) and (y == DOUBLES or isinstance(y, _NUMBER)):
+            return lambda mask, x, y: _select_lanes(mask, as_lanes(x), as_lanes(y))
+    if isinstance(mask, types.Boolean):
+        return lambda mask, x, y: x if mask else y
+    return None
+
+
+def as_lanes(x):
+    """A vector as it is, a number in every lane. In numba-compiled code only."""
+    raise NotImplementedError("as_lanes is for numba-compiled code")
+
+
+@overload(as_lanes)
+def _as_lanes(x):
+    if x == DOUBLES:
+        return lambda x: x
+    if isinstance(x, _NUMBER):
+        return lambda x: splat(x)
+    return None
