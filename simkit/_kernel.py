@@ -510,19 +510,33 @@ def untabled_binomial(stream, n, method, first, second, q, log_ratio):
 def table_variate(stream, cdf, guide, row, setups):
     """A variate of the table in row ``row`` of ``cdf`` and ``guide``, prepared with row
     ``row`` of ``setups``; (variate of q = min(p, 1 - p), stream)."""
-    entries = np.int64(setups[row, 5])
     u, stream = uniform(stream)
-    # A u past the table (u >= the probability it holds) reaches its sentinel, entry
-    # ``entries``. Two steps are taken without a branch: past its guide bin the search
-    # rarely needs more, and a searching loop's exit is a mispredicted branch (the lookup
-    # took 11 ns with the loop alone, 6 ns with these steps first).
+    i = _table_entry(u, cdf, guide, row, setups)
+    if i < np.int64(setups[row, 5]):
+        return i + np.int64(setups[row, 4]), stream
+    return _past_table(stream, u, row, setups)
+
+
+@njit(cache=True, inline="always")
+def _table_entry(u, cdf, guide, row, setups):
+    """The entry of the table in row ``row`` where uniform ``u`` falls: its number of entries
+    when u is past the table (u >= the probability it holds), the table's sentinel."""
+    entries = np.int64(setups[row, 5])
+    # Two steps are taken without a branch: past its guide bin the search rarely needs
+    # more, and a searching loop's exit is a mispredicted branch (the lookup took 11 ns
+    # with the loop alone, 6 ns with these steps first).
     i = guide[row, min(np.int64(u * setups[row, 9]), entries)]
     i += cdf[row, i] <= u
     i += cdf[row, i] <= u
     while cdf[row, i] <= u:
         i += 1
-    if i < entries:
-        return i + np.int64(setups[row, 4]), stream
+    return i
+
+
+@njit(cache=True, inline="always")
+def _past_table(stream, u, row, setups):
+    """The variate for a uniform ``u`` past the table in row ``row``: a walk of its tails."""
+    entries = np.int64(setups[row, 5])
     return _table_tails(stream, u - setups[row, 8], np.int64(setups[row, 0]), setups[row, 6], np.int64(setups[row, 4]),
                         np.int64(setups[row, 4]) + entries - 1, setups[row, 10], setups[row, 11])
 
@@ -653,6 +667,27 @@ def _words(states, row):
 
 
 @njit(cache=True, inline="always")
+def _store_words(states, row, a, b, c, counter):
+    vstore(states, (row * STATE_WORDS) * LANES, a)
+    vstore(states, (row * STATE_WORDS + 1) * LANES, b)
+    vstore(states, (row * STATE_WORDS + 2) * LANES, c)
+    vstore(states, (row * STATE_WORDS + 3) * LANES, counter)
+
+
+@njit(cache=True, inline="always")
+def _lane_stream(states, row, g):
+    """Lane ``g`` of stream ``row`` of a (streams, 4, LANES) state array, as a tuple."""
+    at = row * STATE_WORDS * LANES + g
+    return states[at], states[at + LANES], states[at + 2 * LANES], states[at + 3 * LANES]
+
+
+@njit(cache=True, inline="always")
+def _set_lane_stream(states, row, g, stream):
+    at = row * STATE_WORDS * LANES + g
+    states[at], states[at + LANES], states[at + 2 * LANES], states[at + 3 * LANES] = stream
+
+
+@njit(cache=True, inline="always")
 def _stream_of(a, b, c, counter, g):
     return lane(a, g), lane(b, g), lane(c, g), lane(counter, g)
 
@@ -747,14 +782,19 @@ def _churn_lanes(customers, p, flip, q, log_one_minus_q, ratio, q_one_minus_q, l
 
 
 @njit(cache=True, inline="always")
-def _set_stage_lane(marketing, csms_now, motions, motion_segment, csms_by_stage, d, stage, g):
-    """Lane ``g``'s marketing spend and CSMs per segment at ``stage`` (a [segment, lane]
-    array each), summed over motions in the order the month loop would add them."""
+def _set_stage_lane(marketing, csms_now, lane_spend, lane_tabled, motions, won_setup, motion_segment, csms_by_stage,
+                    d, stage, g):
+    """Lane ``g``'s spend per motion and whether its wins come from a table alone
+    ([motion, lane]), and its marketing spend and CSMs per segment ([segment, lane]) at
+    ``stage``, the marketing summed over motions in the order the month loop would add
+    them. After ``_set_motions`` for the lane (``motions`` and ``won_setup`` its rows)."""
     n_segments = csms_by_stage.shape[2]
     for s in range(n_segments):
         marketing[s * LANES + g] = 0.0
         csms_now[s * LANES + g] = csms_by_stage[d, stage, s]
     for j in range(motions.shape[0]):
+        lane_spend[j * LANES + g] = motions[j, _SPEND]
+        lane_tabled[j * LANES + g] = 1.0 if won_setup[j, 3] == 2.0 and motions[j, _BEYOND] == 0.0 else 0.0
         marketing[motion_segment[j] * LANES + g] += motions[j, _SPEND]
 
 
@@ -781,7 +821,7 @@ def simulate_block(noise, key, first_draw, streams, horizon, keep_paths,
     won_setup = np.zeros((LANES * n_motions, _SETUP_SIZE))
     won_cdf = np.zeros((LANES * n_motions, TABLE_CAPACITY))
     won_guide = np.zeros((LANES * n_motions, TABLE_CAPACITY), dtype=np.int64)
-    win_state = np.zeros((LANES * n_motions, STATE_WORDS), dtype=np.uint64)
+    win_states = np.zeros(n_motions * STATE_WORDS * LANES, dtype=np.uint64)  # [motion, word, lane]
     churn_state = np.zeros(n_segments * STATE_WORDS * LANES, dtype=np.uint64)  # [segment, word, lane]
     seeded = np.zeros(STATE_WORDS, dtype=np.uint64)
     rate = np.zeros(_RATE_SETUP_SIZE)
@@ -794,6 +834,11 @@ def simulate_block(noise, key, first_draw, streams, horizon, keep_paths,
     lane_account_cost, lane_csm_cost, lane_limit = np.zeros(size), np.zeros(size), np.zeros(size)
     lane_multiplier, lane_churn = np.zeros(size), np.zeros(size)
     marketing, csms_now = np.zeros(size), np.zeros(size)  # the stage's, per lane
+    # [motion, lane]: the stage's spend, the sales cost of a deal; the largest sales cycle
+    lane_spend, lane_sales_cost = np.zeros(n_motions * LANES), np.zeros(n_motions * LANES)
+    group_lag = np.zeros(n_motions, dtype=np.int64)
+    won_now, uniform_now = np.zeros(LANES), np.zeros(LANES)
+    lane_tabled = np.zeros(n_motions * LANES)  # [motion, lane]: 1 if the wins come from a table alone
     running = np.zeros(n_segments * 7 * LANES)  # [segment, total, lane]
     lane_cash, lane_opex = np.zeros(LANES), np.zeros(LANES)
     stage = np.zeros(LANES, dtype=np.int64)
@@ -802,13 +847,15 @@ def simulate_block(noise, key, first_draw, streams, horizon, keep_paths,
     for first in range(0, n_draws, LANES):
         real = min(LANES, n_draws - first)
         running[:] = 0.0
+        group_lag[:] = 0
         for g in range(LANES):
             # Lanes past the block's end repeat its last draw; their results are not kept.
             d = first + min(g, real - 1)
             draw_of[g] = d
             if noise:
                 for j in range(n_motions):
-                    seed_stream(win_state[g * n_motions + j], key, first_draw + d, streams[j])
+                    seed_stream(seeded, key, first_draw + d, streams[j])
+                    _set_lane_stream(win_states, j, g, (seeded[0], seeded[1], seeded[2], seeded[3]))
                 for s in range(n_segments):
                     seed_stream(seeded, key, first_draw + d, streams[n_motions + s])
                     for word in range(STATE_WORDS):
@@ -840,48 +887,84 @@ def simulate_block(noise, key, first_draw, streams, horizon, keep_paths,
             won_setup[rows, 0] = -1.0  # nothing prepared for this draw yet
             _set_motions(motions[g], won_setup[rows], won_cdf[rows], won_guide[rows], d, reached, horizon, noise,
                          spend_by_stage, cost_per_lead, conversion)
-            _set_stage_lane(marketing, csms_now, motions[g], motion_segment, csms_by_stage, d, reached, g)
+            _set_stage_lane(marketing, csms_now, lane_spend, lane_tabled, motions[g], won_setup[rows], motion_segment,
+                            csms_by_stage, d, reached, g)
             lane_cash[g] = starting_cash[d]
             lane_opex[g] = fixed_opex[d]
+            for j in range(n_motions):
+                lane_sales_cost[j * LANES + g] = sales_cost[d, j]
+                group_lag[j] = max(group_lag[j], lag[d, j])
         cash = vload(lane_cash, 0)
         cash_low = cash
         runway = splat(np.inf)
 
         for t in range(horizon):
-            for g in range(LANES):
-                d = draw_of[g]
-                for j in range(n_motions):
-                    s = motion_segment[j]
+            for j in range(n_motions):
+                s = motion_segment[j]
+                if noise:
+                    # One uniform in every lane whose wins come from a table (most), drawn
+                    # together; the other lanes draw theirs alone below.
+                    a, b, c, counter = _words(win_states, j)
+                    u, next_a, next_b, next_c, next_counter = uniforms(a, b, c, counter)
+                    tabled = vload(lane_tabled, j * LANES) == 1.0
+                    _store_words(win_states, j, select(tabled, next_a, a), select(tabled, next_b, b),
+                                 select(tabled, next_c, c), select(tabled, next_counter, counter))
+                    vstore(uniform_now, 0, u)
+                for g in range(LANES):
+                    d = draw_of[g]
                     row = g * n_motions + j
-                    spend = motions[g, j, _SPEND]
                     if noise:
-                        stream = load(win_state, row)
                         extra = 0.0
-                        if motions[g, j, _BEYOND] > 0.0:
-                            extra, stream = _binomial_beyond_int64(stream, motions[g, j, _BEYOND], conversion[d, j])
-                        if won_setup[row, 3] == 2.0:
-                            whole_won, stream = table_variate(stream, won_cdf, won_guide, row, won_setup)
+                        if lane_tabled[j * LANES + g] == 1.0:
+                            whole_won = _table_entry(uniform_now[g], won_cdf, won_guide, row, won_setup)
+                            if whole_won < np.int64(won_setup[row, 5]):
+                                whole_won += np.int64(won_setup[row, 4])
+                            else:
+                                stream = _lane_stream(win_states, j, g)
+                                whole_won, stream = _past_table(stream, uniform_now[g], row, won_setup)
+                                _set_lane_stream(win_states, j, g, stream)
                         else:
-                            whole_won, stream = untabled_binomial(
-                                stream, np.int64(won_setup[row, 0]), won_setup[row, 3], won_setup[row, 4],
-                                won_setup[row, 5], won_setup[row, 6], won_setup[row, 7])
+                            stream = _lane_stream(win_states, j, g)
+                            if motions[g, j, _BEYOND] > 0.0:
+                                extra, stream = _binomial_beyond_int64(stream, motions[g, j, _BEYOND], conversion[d, j])
+                            if won_setup[row, 3] == 2.0:
+                                whole_won, stream = table_variate(stream, won_cdf, won_guide, row, won_setup)
+                            else:
+                                whole_won, stream = untabled_binomial(
+                                    stream, np.int64(won_setup[row, 0]), won_setup[row, 3], won_setup[row, 4],
+                                    won_setup[row, 5], won_setup[row, 6], won_setup[row, 7])
+                            _set_lane_stream(win_states, j, g, stream)
                         if won_setup[row, 2] == 1.0:  # drawn for 1 - p
                             whole_won = np.int64(won_setup[row, 0]) - whole_won
                         won = float(whole_won)
                         if motions[g, j, _FRACTION] > 0.0:
-                            u, stream = uniform(stream)
-                            if u < motions[g, j, _FRACTION_WINS]:
+                            stream = _lane_stream(win_states, j, g)
+                            fraction_u, stream = uniform(stream)
+                            _set_lane_stream(win_states, j, g, stream)
+                            if fraction_u < motions[g, j, _FRACTION_WINS]:
                                 won += 1.0
                         won += extra
-                        store(win_state, row, stream)
                     else:
                         won = motions[g, j, _LEADS] * conversion[d, j]
-                    lands = t + lag[d, j]
-                    arrivals[(lands * n_segments + s) * LANES + g] += won
-                    closing[(lands * n_segments + s) * LANES + g] += won * sales_cost[d, j]
-                    if lands < horizon:
-                        running[(s * 7) * LANES + g] += spend + sales_cost[d, j] * won
-                        running[(s * 7 + 1) * LANES + g] += won
+                    won_now[g] = won
+                at = j * LANES
+                won = vload(won_now, 0)
+                spend, cost = vload(lane_spend, at), vload(lane_sales_cost, at)
+                if group_lag[j] == 0:  # every lane's deals land this month
+                    month_at = (t * n_segments + s) * LANES
+                    vstore(arrivals, month_at, vload(arrivals, month_at) + won)
+                    vstore(closing, month_at, vload(closing, month_at) + won * cost)
+                    total = (s * 7) * LANES
+                    vstore(running, total, vload(running, total) + (spend + cost * won))
+                    vstore(running, total + LANES, vload(running, total + LANES) + won)
+                else:
+                    for g in range(LANES):
+                        lands = t + lag[draw_of[g], j]
+                        arrivals[(lands * n_segments + s) * LANES + g] += won_now[g]
+                        closing[(lands * n_segments + s) * LANES + g] += won_now[g] * sales_cost[draw_of[g], j]
+                        if lands < horizon:  # spend and wins on deals that close within the horizon
+                            running[(s * 7) * LANES + g] += motions[g, j, _SPEND] + sales_cost[draw_of[g], j] * won_now[g]
+                            running[(s * 7 + 1) * LANES + g] += won_now[g]
 
             month_revenue = splat(0.0)
             for s in range(n_segments):
@@ -977,8 +1060,8 @@ def simulate_block(noise, key, first_draw, streams, horizon, keep_paths,
                             rows = slice(g * n_motions, (g + 1) * n_motions)
                             _set_motions(motions[g], won_setup[rows], won_cdf[rows], won_guide[rows], draw_of[g],
                                          reached, horizon - t - 1, noise, spend_by_stage, cost_per_lead, conversion)
-                            _set_stage_lane(marketing, csms_now, motions[g], motion_segment, csms_by_stage, draw_of[g],
-                                            reached, g)
+                            _set_stage_lane(marketing, csms_now, lane_spend, lane_tabled, motions[g], won_setup[rows],
+                                            motion_segment, csms_by_stage, draw_of[g], reached, g)
         arrivals[horizon * n_segments * LANES:] = 0.0
         closing[horizon * n_segments * LANES:] = 0.0
         for g in range(real):
