@@ -57,7 +57,7 @@ from ._lanes import (
     vstore,
     with_lane,
 )
-from ._random import STATE_WORDS, load, seed_stream, store, uniform
+from ._random import STATE_WORDS, load, seed_stream, uniform
 
 # Stirling-series corrections log(k!) - [(k + 1/2) log(k + 1) - (k + 1) + log(2 pi) / 2]
 # for k = 0..9 (Hörmann's table); larger k use the series.
@@ -959,11 +959,12 @@ def simulate_block(noise, key, first_draw, streams, horizon, keep_paths,
                     vstore(running, total + LANES, vload(running, total + LANES) + won)
                 else:
                     for g in range(LANES):
-                        lands = t + lag[draw_of[g], j]
+                        d = draw_of[g]
+                        lands = t + lag[d, j]
                         arrivals[(lands * n_segments + s) * LANES + g] += won_now[g]
-                        closing[(lands * n_segments + s) * LANES + g] += won_now[g] * sales_cost[draw_of[g], j]
+                        closing[(lands * n_segments + s) * LANES + g] += won_now[g] * sales_cost[d, j]
                         if lands < horizon:  # spend and wins on deals that close within the horizon
-                            running[(s * 7) * LANES + g] += motions[g, j, _SPEND] + sales_cost[draw_of[g], j] * won_now[g]
+                            running[(s * 7) * LANES + g] += motions[g, j, _SPEND] + sales_cost[d, j] * won_now[g]
                             running[(s * 7 + 1) * LANES + g] += won_now[g]
 
             month_revenue = splat(0.0)
