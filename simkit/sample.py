@@ -85,7 +85,8 @@ def sample_inputs(
     Returns
     -------
     dict
-        Dotted input path -> float array of shape ``(size,)``; fixed inputs are constant.
+        Dotted input path -> float array of shape ``(size,)``; a fixed input is a read-only
+        view of its one value.
     """
     inputs = scenario.inputs()
     uniforms: dict[str, np.ndarray] = {}
@@ -102,7 +103,9 @@ def sample_inputs(
     values = {}
     for path, dist in inputs.items():
         if dist.is_fixed:
-            values[path] = np.full(size, dist.mean())
+            # A read-only view of one number: a scenario has dozens of fixed inputs, and a
+            # block's worth of copies of each would be written only to be read once.
+            values[path] = np.broadcast_to(np.float64(dist.mean()), (size,))
             continue
         u = uniforms.get(path)
         if u is None:
