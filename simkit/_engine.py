@@ -205,7 +205,7 @@ def run_block(plan: Plan, values: dict[str, np.ndarray], noise_key: np.ndarray |
     n_stages = len(plan.stages)
 
     # Every element of these is written by the kernel.
-    totals = allocate((size, n_seg, 7), float)
+    totals = np.empty((size, n_seg, 7))
     company = np.empty((size, 3))
     stage_reached = np.empty((size, n_stages))
     if keep_paths:
