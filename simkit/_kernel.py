@@ -50,6 +50,7 @@ from ._lanes import (
     splat,
     uniforms,
     vabs,
+    vcopysign,
     vexp,
     vfloor,
     vload,
@@ -756,14 +757,50 @@ def _churn_lanes(customers, p, flip, q, log_one_minus_q, ratio, q_one_minus_q, l
         proposal = vfloor((2.0 * shape_a / (0.5 - vabs(w)) + scale_b) * w + centre)
         accepted = v * scale_b <= 0.86 * vr_b
         churned = select(rejects & accepted, proposal, churned)
-        unfinished = rejecting & ~bits(accepted)
+        # The proposals the first test leaves: _btrd_from's next step, in the lanes, where
+        # the log-factorials are tabulated. Both of its branches draw one more uniform.
+        again = rejects & ~accepted & (customers < float(_LOG_FACTORIALS.size))
+        unfinished = rejecting & ~bits(accepted) & ~bits(again)  # from the first proposal, alone
+        retry = 0  # lanes whose second proposal failed: from a fresh uniform, alone
+        second = bits(again)
+        if second:
+            u, next_a, next_b, next_c, next_counter = uniforms(a, b, c, counter)
+            a, b = select(again, next_a, a), select(again, next_b, b)
+            c, counter = select(again, next_c, c), select(again, next_counter, counter)
+            inverse_b = 1.0 / scale_b
+            vr = vr_b * inverse_b
+            alpha = (2.83 + 5.1 * inverse_b) * spq
+            mode = vfloor((customers + 1.0) * q)
+            high = v >= vr
+            low = v * (scale_b / vr_b) - 0.93
+            low = vcopysign(splat(0.5), low) - low
+            w = select(high, u - 0.5, low)
+            us = 0.5 - vabs(w)
+            k = vfloor((2.0 * shape_a / us + scale_b) * w + centre)
+            us2 = us * us
+            test = select(high, v, u * vr) * alpha * us2 / (shape_a + scale_b * us2)
+            inside = bits(again & (k >= 0.0) & (k <= customers))
+            retry = second & ~inside
+            while inside:
+                g = lowest_bit(inside)
+                inside &= inside - 1
+                n, m, kg = np.int64(lane(customers, g)), np.int64(lane(mode, g)), np.int64(lane(k, g))
+                log_mode = _LOG_FACTORIALS[m] + _LOG_FACTORIALS[n - m]
+                if math.log(lane(test, g)) <= log_mode - _LOG_FACTORIALS[kg] - _LOG_FACTORIALS[n - kg] \
+                        + (kg - m) * lane(log_ratio, g):
+                    churned = with_lane(churned, g, float(kg))
+                else:
+                    retry |= np.int64(1) << g
+        unfinished |= retry
         while unfinished:
             g = lowest_bit(unfinished)
             unfinished &= unfinished - 1
             n = np.int64(lane(customers, g))
             stream = _stream_of(a, b, c, counter, g)
-            kg, stream = _btrd_from(stream, n, lane(q, g), math.sqrt(n * lane(q_one_minus_q, g)), lane(ratio, g),
-                                    lane(log_ratio, g), lane(v, g))
+            first = lane(v, g)
+            if retry & (np.int64(1) << g):
+                first, stream = uniform(stream)
+            kg, stream = _btrd_from(stream, n, lane(q, g), lane(spq, g), lane(ratio, g), lane(log_ratio, g), first)
             churned = with_lane(churned, g, float(kg))
             a, b = with_lane(a, g, stream[0]), with_lane(b, g, stream[1])
             c, counter = with_lane(c, g, stream[2]), with_lane(counter, g, stream[3])

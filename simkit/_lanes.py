@@ -161,6 +161,17 @@ vsqrt, vfloor, vabs = (_lanewise(f"llvm.{name}.v8f64") for name in ("sqrt", "flo
 
 
 @intrinsic
+def vcopysign(typingctx, magnitude, sign):
+    """copysign lane by lane (exact)."""
+    def codegen(context, builder, sig, args):
+        function = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(_DOUBLE_VECTOR, [_DOUBLE_VECTOR, _DOUBLE_VECTOR]), "llvm.copysign.v8f64")
+        return builder.call(function, list(args))
+
+    return DOUBLES(DOUBLES, DOUBLES), codegen
+
+
+@intrinsic
 def vexp(typingctx, a):
     """exp lane by lane, each lane through ``llvm.exp.f64`` as numba's ``math.exp`` is: a
     vector exp could be lowered to a vector maths library (numba uses Intel's SVML when it
@@ -275,6 +286,21 @@ def _and_masks(a, b):
 def _or_masks(a, b):
     if a == MASK and b == MASK:
         return lambda a, b: _or(a, b)
+    return None
+
+
+@intrinsic
+def _not(typingctx, a):
+    def codegen(context, builder, sig, args):
+        return builder.not_(args[0])
+
+    return MASK(MASK), codegen
+
+
+@overload(operator.invert)
+def _invert_mask(a):
+    if a == MASK:
+        return lambda a: _not(a)
     return None
 
 
