@@ -213,13 +213,14 @@ def uniforms(typingctx, a, b, c, counter):
 
 # --- Python's operators on the vectors ----------------------------------------------------------
 
-def _binary(instruction):
+def _instruction(name, kind):
+    """The LLVM instruction ``name`` on two values of ``kind``, giving one."""
     @intrinsic
     def operation(typingctx, a, b):
         def codegen(context, builder, sig, args):
-            return getattr(builder, instruction)(*args)
+            return getattr(builder, name)(*args)
 
-        return DOUBLES(DOUBLES, DOUBLES), codegen
+        return kind(kind, kind), codegen
 
     return operation
 
@@ -232,17 +233,6 @@ def _comparison(predicate, ordered=True):
             return compare(predicate, args[0], args[1])
 
         return MASK(DOUBLES, DOUBLES), codegen
-
-    return operation
-
-
-def _mask_logic(instruction):
-    @intrinsic
-    def operation(typingctx, a, b):
-        def codegen(context, builder, sig, args):
-            return getattr(builder, instruction)(*args)
-
-        return MASK(MASK, MASK), codegen
 
     return operation
 
@@ -265,28 +255,24 @@ def _on_vectors(python_operator, vector_operation):
 
 # != is unordered, as Python's: NaN != NaN holds.
 for _operator, _operation in (
-    (operator.add, _binary("fadd")), (operator.sub, _binary("fsub")), (operator.mul, _binary("fmul")),
-    (operator.truediv, _binary("fdiv")), (operator.lt, _comparison("<")), (operator.gt, _comparison(">")),
-    (operator.le, _comparison("<=")), (operator.ge, _comparison(">=")), (operator.eq, _comparison("==")),
-    (operator.ne, _comparison("!=", ordered=False)),
+    (operator.add, _instruction("fadd", DOUBLES)), (operator.sub, _instruction("fsub", DOUBLES)),
+    (operator.mul, _instruction("fmul", DOUBLES)), (operator.truediv, _instruction("fdiv", DOUBLES)),
+    (operator.lt, _comparison("<")), (operator.gt, _comparison(">")), (operator.le, _comparison("<=")),
+    (operator.ge, _comparison(">=")), (operator.eq, _comparison("==")), (operator.ne, _comparison("!=", ordered=False)),
 ):
     _on_vectors(_operator, _operation)
 
-_and, _or = _mask_logic("and_"), _mask_logic("or_")
+
+def _on_masks(python_operator, mask_operation):
+    @overload(python_operator)
+    def on_masks(a, b):
+        if a == MASK and b == MASK:
+            return lambda a, b: mask_operation(a, b)
+        return None
 
 
-@overload(operator.and_)
-def _and_masks(a, b):
-    if a == MASK and b == MASK:
-        return lambda a, b: _and(a, b)
-    return None
-
-
-@overload(operator.or_)
-def _or_masks(a, b):
-    if a == MASK and b == MASK:
-        return lambda a, b: _or(a, b)
-    return None
+_on_masks(operator.and_, _instruction("and_", MASK))
+_on_masks(operator.or_, _instruction("or_", MASK))
 
 
 @intrinsic
