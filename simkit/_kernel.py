@@ -41,6 +41,7 @@ import math
 import numpy as np
 from numba import njit
 
+from . import _numba_cache
 from ._lanes import (
     LANES,
     bits,
@@ -59,6 +60,8 @@ from ._lanes import (
     with_lane,
 )
 from ._random import STATE_WORDS, load, seed_stream, uniform
+
+_numba_cache.register()  # before any function here is decorated
 
 # Stirling-series corrections log(k!) - [(k + 1/2) log(k + 1) - (k + 1) + log(2 pi) / 2]
 # for k = 0..9 (Hörmann's table); larger k use the series.

@@ -17,7 +17,7 @@ import numpy as np
 import one_draw_kernel  # noqa: E402  (tests/ is on the path, as for the other helpers)
 import pytest
 
-from simkit import _engine, _kernel, _lanes, sample, simulation
+from simkit import _engine, _kernel, _lanes, _random, sample, simulation
 from simkit._random import key_words
 from simkit.scenario.load import load
 
@@ -181,3 +181,21 @@ def test_vector_arithmetic_matches_one_draw_at_a_time_lane_by_lane():
         np.testing.assert_array_equal(out[8 * i: 8 * i + 8], values, err_msg=f"operation {i}")
     for i, holds in enumerate(compared):
         assert masks[i] == sum(1 << k for k in range(8) if holds[k]), f"comparison {i}"
+
+
+def test_the_kernels_disk_cache_is_stamped_with_every_file_its_code_comes_from(tmp_path, monkeypatch):
+    """numba stamps a cached function with its own file only; the kernel inlines code from
+    _random.py and _lanes.py, so its stamp must change when any of them does."""
+    from simkit import _numba_cache
+
+    locator = _kernel.simulate_block._cache._impl._locator
+    assert isinstance(locator, _numba_cache._KernelSources)
+    assert {p.name for p in _numba_cache.SOURCES} == {"_kernel.py", "_random.py", "_lanes.py"}
+    dependency = tmp_path / "_lanes.py"
+    dependency.write_text("one\n")
+    monkeypatch.setattr(_numba_cache, "SOURCES", (*_numba_cache.SOURCES[:2], dependency))
+    before = locator.get_source_stamp()
+    dependency.write_text("two, longer\n")
+    assert locator.get_source_stamp() != before
+    # Functions of other files keep numba's own locators.
+    assert not isinstance(_random.seed_stream._cache._impl._locator, _numba_cache._KernelSources)
