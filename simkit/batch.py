@@ -88,8 +88,25 @@ def _up_to_date(folder: Path, expected: str) -> bool:
         return False
 
 
+# Lock files this process holds open. A forked process (a simulation worker, the board
+# pack's helper) closes its copies at once: an flock belongs to the open file, so a copy
+# left open in a worker would keep the folder locked after the batch itself had died.
+_HELD_LOCKS: set = set()
+
+
+def _close_inherited_locks() -> None:
+    for handle in list(_HELD_LOCKS):
+        handle.close()  # this copy only: no LOCK_UN, the parent keeps its lock
+    _HELD_LOCKS.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_close_inherited_locks)
+
+
 class _Lock:
-    """An exclusive, non-blocking lock on the output folder (released if the process dies)."""
+    """An exclusive, non-blocking lock on the output folder, held by this process alone
+    (released when it ends, however it ends)."""
 
     def __init__(self, folder: Path):
         self.path = folder / LOCK
@@ -105,11 +122,13 @@ class _Lock:
             self.handle.close()
             raise SimkitError(f"another simkit batch is writing to {self.path.parent}; wait for it to finish "
                               "or choose another --out folder") from None
+        _HELD_LOCKS.add(self.handle)
         return self
 
     def __exit__(self, *exc):
         import fcntl
 
+        _HELD_LOCKS.discard(self.handle)
         fcntl.flock(self.handle, fcntl.LOCK_UN)
         self.handle.close()
 

@@ -207,9 +207,9 @@ def _alive(pid: int) -> bool:
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc")
 def test_a_batch_killed_mid_run_completes_on_rerun(tmp_path):
-    """Killed while its two worker processes simulate: the workers end with it (left
-    running, they would hold the folder's lock and the rerun would be refused), and a
-    rerun completes what is missing."""
+    """Killed while its two worker processes simulate: the folder's lock is free at once
+    (the workers never held it), the workers end with the batch, and a rerun completes
+    what is missing."""
     names = ("s1", "s2", "s3", "s4")
     src = _write_scenarios(tmp_path / "src", names=names, horizon=36, broken=False)
     out = tmp_path / "out"
@@ -232,17 +232,13 @@ def test_a_batch_killed_mid_run_completes_on_rerun(tmp_path):
         process.wait()
         process.stderr.close()
     assert process.returncode == -signal.SIGKILL
-    # The workers end with the batch, and with them their copies of the lock (a worker forked
-    # just before the kill may take a moment to see it).
+    # The lock was the batch's alone (its workers closed their copies when forked): free now.
+    with _Lock(out):
+        pass
+    # And the workers end with the batch rather than compute for nobody.
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            with _Lock(out):
-                break
-        except SimkitError:
-            time.sleep(0.01)
-    else:
-        pytest.fail(f"the folder is still locked 10 s after the batch was killed (workers {workers})")
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert not any(_alive(pid) for pid in workers), "workers outlived the killed batch"
     assert not (out / "index.html").exists()  # killed before the end
     finished_before = {n for n in names if (out / n / MANIFEST).is_file()}
@@ -269,3 +265,27 @@ def test_a_batch_killed_mid_run_completes_on_rerun(tmp_path):
     assert (out / "index.html").is_file()
     leftovers = [p for p in out.rglob("*.tmp")]
     assert all(p.name.startswith(".") for p in leftovers)
+
+
+def _holds(descriptor: int, path: Path) -> bool:
+    """Whether ``descriptor`` is open on the file ``path`` (a closed number may be reused)."""
+    try:
+        held, wanted = os.fstat(descriptor), os.stat(path)
+    except OSError:
+        return False
+    return (held.st_dev, held.st_ino) == (wanted.st_dev, wanted.st_ino)
+
+
+@pytest.mark.skipif(not hasattr(os, "register_at_fork"), reason="no fork hooks on this platform")
+def test_a_forked_worker_closes_its_copy_of_the_batch_lock(tmp_path):
+    """An flock belongs to the open file: a worker's inherited copy would keep the folder
+    locked after the batch died. Forked processes close theirs at once."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with _Lock(tmp_path) as lock:
+        descriptor = lock.handle.fileno()
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+            held_by_worker = pool.submit(_holds, descriptor, lock.path).result()
+        assert _holds(descriptor, lock.path)  # the batch itself keeps its lock
+    assert not held_by_worker
