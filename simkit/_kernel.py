@@ -822,6 +822,21 @@ def _churn_lanes(customers, p, flip, q, log_one_minus_q, ratio, q_one_minus_q, l
 
 
 @njit(cache=True, inline="always")
+def _prepare_lane_rate(p, rate, lane_rates, s, g):
+    """``prepare_rate`` for segment ``s`` of lane ``g``: its terms into ``lane_rates``
+    ([segment, term, lane]), through the scratch ``rate``."""
+    prepare_rate(p, rate)
+    for term in range(_RATE_SETUP_SIZE):
+        lane_rates[(s * _RATE_SETUP_SIZE + term) * LANES + g] = rate[term]
+
+
+@njit(cache=True, inline="always")
+def _rate_term(lane_rates, s, term):
+    """Term ``term`` of segment ``s``'s prepared rate (``prepare_rate``'s slots), 8 lanes."""
+    return vload(lane_rates, (s * _RATE_SETUP_SIZE + term) * LANES)
+
+
+@njit(cache=True, inline="always")
 def _set_stage_lane(marketing, csms_now, lane_spend, lane_tabled, motions, won_setup, motion_segment, csms_by_stage,
                     d, stage, g):
     """Lane ``g``'s spend per motion and whether its wins come from a table alone
@@ -845,7 +860,21 @@ def simulate_block(noise, key, first_draw, streams, horizon, keep_paths,
                    cost_per_lead, conversion, sales_cost, lag, motion_segment,
                    spend_by_stage, csms_by_stage, stage_floors, starting_stage, fixed_opex, starting_cash,
                    totals, company, stage_reached, segment_paths, company_paths):
-    """``simulate_block``, 8 draws at a time: the same outputs, bit for bit."""
+    """The monthly model for one block of draws, 8 at a time; fills the preallocated outputs.
+
+    ``totals`` (draw, segment, 7): CAC spend, CAC wins, customer-months at risk, churned,
+    revenue, CS cost, revenue of the last month. ``company`` (draw, 3): runway, lowest
+    cash, final cash. ``segment_paths`` (8, draw, segment, month) and ``company_paths``
+    (3, draw, month) are written only when ``keep_paths``. See ``_engine`` for the order of
+    events.
+
+    Process noise (when ``noise``): draw ``d`` of the block is draw ``first_draw + d`` of
+    the run, and its motion ``j`` draws leads and wins from stream ``streams[j]`` and its
+    segment ``s`` draws churn from stream ``streams[n_motions + s]``, each stream seeded
+    from (``key``, draw, stream id) by :func:`simkit._random.seed_stream`. A draw's result
+    depends on its inputs and index only, not on the draws sharing its group of 8: each
+    lane computes what ``tests/one_draw_kernel.py`` computes for its draw alone.
+    """
     n_draws, n_segments = acv.shape
     n_motions = cost_per_lead.shape[1]
     n_stages = stage_floors.shape[0]
@@ -868,8 +897,8 @@ def simulate_block(noise, key, first_draw, streams, horizon, keep_paths,
     # [segment, lane]: each vector quantity's 8 lanes side by side
     size = n_segments * LANES
     active, mrr, covered = np.zeros(size), np.zeros(size), np.zeros(size)
-    rate_p, rate_flip, rate_q, rate_log_one_minus_q = np.zeros(size), np.zeros(size), np.zeros(size), np.zeros(size)
-    rate_ratio, rate_q_one_minus_q, rate_log_ratio = np.zeros(size), np.zeros(size), np.zeros(size)
+    # [segment, term, lane]: churn's prepared rate, as prepare_rate leaves it
+    lane_rates = np.zeros(n_segments * _RATE_SETUP_SIZE * LANES)
     lane_acv, lane_margin, lane_expansion = np.zeros(size), np.zeros(size), np.zeros(size)
     lane_account_cost, lane_csm_cost, lane_limit = np.zeros(size), np.zeros(size), np.zeros(size)
     lane_multiplier, lane_churn = np.zeros(size), np.zeros(size)
@@ -898,16 +927,13 @@ def simulate_block(noise, key, first_draw, streams, horizon, keep_paths,
                     _set_lane_stream(win_states, j, g, (seeded[0], seeded[1], seeded[2], seeded[3]))
                 for s in range(n_segments):
                     seed_stream(seeded, key, first_draw + d, streams[n_motions + s])
-                    for word in range(STATE_WORDS):
-                        churn_state[(s * STATE_WORDS + word) * LANES + g] = seeded[word]
+                    _set_lane_stream(churn_state, s, g, (seeded[0], seeded[1], seeded[2], seeded[3]))
             starting_arr = 0.0
             for s in range(n_segments):
                 at = s * LANES + g
                 covered[at] = _churn_at(churn[d, s], 1.0, uncovered_multiplier[d, s])
                 if noise:
-                    prepare_rate(covered[at], rate)
-                    rate_p[at], rate_flip[at], rate_q[at], rate_log_one_minus_q[at] = rate[0], rate[1], rate[2], rate[3]
-                    rate_ratio[at], rate_q_one_minus_q[at], rate_log_ratio[at] = rate[4], rate[5], rate[6]
+                    _prepare_lane_rate(covered[at], rate, lane_rates, s, g)
                 active[at] = np.floor(start_customers[d, s] + 0.5) if noise else start_customers[d, s]
                 mrr[at] = active[at] * starting_acv[d, s] / 12.0
                 starting_arr += 12.0 * mrr[at]
@@ -1029,20 +1055,17 @@ def simulate_block(noise, key, first_draw, streams, horizon, keep_paths,
                     own = _churn_at(vload(lane_churn, at), coverage, vload(lane_multiplier, at))
                     monthly_churn = select(limited, own, monthly_churn)
                     if noise:
-                        changed = bits(limited & (vload(rate_p, at) != monthly_churn))
+                        changed = bits(limited & (_rate_term(lane_rates, s, 0) != monthly_churn))
                         while changed:
                             g = lowest_bit(changed)
                             changed &= changed - 1
-                            prepare_rate(lane(monthly_churn, g), rate)
-                            rate_p[at + g], rate_flip[at + g], rate_q[at + g] = rate[0], rate[1], rate[2]
-                            rate_log_one_minus_q[at + g], rate_ratio[at + g] = rate[3], rate[4]
-                            rate_q_one_minus_q[at + g], rate_log_ratio[at + g] = rate[5], rate[6]
+                            _prepare_lane_rate(lane(monthly_churn, g), rate, lane_rates, s, g)
                 if noise:
                     a, b, c, counter = _words(churn_state, s)
                     churned, a, b, c, counter = _churn_lanes(
-                        customers, vload(rate_p, at), vload(rate_flip, at), vload(rate_q, at),
-                        vload(rate_log_one_minus_q, at), vload(rate_ratio, at), vload(rate_q_one_minus_q, at),
-                        vload(rate_log_ratio, at), a, b, c, counter)
+                        customers, _rate_term(lane_rates, s, 0), _rate_term(lane_rates, s, 1),
+                        _rate_term(lane_rates, s, 2), _rate_term(lane_rates, s, 3), _rate_term(lane_rates, s, 4),
+                        _rate_term(lane_rates, s, 5), _rate_term(lane_rates, s, 6), a, b, c, counter)
                     vstore(churn_state, (s * STATE_WORDS) * LANES, a)
                     vstore(churn_state, (s * STATE_WORDS + 1) * LANES, b)
                     vstore(churn_state, (s * STATE_WORDS + 2) * LANES, c)
