@@ -113,6 +113,15 @@ def _search_on(u, f, k, n, ratio):
 
 
 @njit(cache=True, inline="always")
+def _branch_free_steps(mean):
+    """How many of the inversion's comparisons to make without a branch, by n p: rarely
+    fewer than the search needs (more change nothing: see ``_inversion``)."""
+    if mean < 4.5:
+        return 4 if mean < 1.5 else 8
+    return 16 if mean < 10.0 else (24 if mean < 16.0 else 32)
+
+
+@njit(cache=True, inline="always")
 def _inversion(stream, n, p, start, ratio):
     """Inversion given start = (1 - p)^n and ratio = p / (1 - p); (variate, stream).
 
@@ -124,11 +133,7 @@ def _inversion(stream, n, p, start, ratio):
     branch-free search costs a few cycles a step where the exit of a searching loop is a
     mispredicted branch (about half of an inversion's time); the loop takes over only past
     ``steps``."""
-    mean = n * p
-    if mean < 4.5:
-        steps = 4 if mean < 1.5 else 8
-    else:
-        steps = 16 if mean < 10.0 else (24 if mean < 16.0 else 32)
+    steps = _branch_free_steps(n * p)
     while True:
         u, stream = uniform(stream)
         f = start
@@ -157,14 +162,25 @@ def _btrd(stream, n, p, spq, r, log_r):
 
 
 @njit(cache=True, inline="always")
+def _btrd_hat(n, p, spq):
+    """BTRD's hat for n trials at p, for one draw or 8 lanes: (b, a, c, 0.92 b - 4.2)."""
+    b = 1.15 + 2.53 * spq
+    return b, -0.0873 + 0.0248 * b + 0.01 * p, n * p + 0.5, 0.92 * b - 4.2
+
+
+@njit(cache=True, inline="always")
+def _btrd_squeeze(b, vr_b, spq):
+    """BTRD's set-up past its first test, for one draw or 8 lanes: (vr, alpha)."""
+    inverse_b = 1.0 / b
+    return vr_b * inverse_b, (2.83 + 5.1 * inverse_b) * spq
+
+
+@njit(cache=True, inline="always")
 def _btrd_from(stream, n, p, spq, r, log_r, v):
     """BTRD (``_btrd``) whose first uniform ``v`` was drawn already (by 8 lanes at once)."""
-    b = 1.15 + 2.53 * spq
-    a = -0.0873 + 0.0248 * b + 0.01 * p
-    c = n * p + 0.5
     # vr = 0.92 - 4.2 / b; v <= 0.86 vr and u = v / vr - 0.43, rearranged so the only
     # division on the way is the one that scales u.
-    vr_b = 0.92 * b - 4.2
+    b, a, c, vr_b = _btrd_hat(n, p, spq)
     scale = b / vr_b
     ready = False
     tabulated = n < _LOG_FACTORIALS.size
@@ -179,12 +195,10 @@ def _btrd_from(stream, n, p, spq, r, log_r, v):
             u = v * scale - 0.43
             return int(math.floor((2.0 * a / (0.5 - abs(u)) + b) * u + c)), stream
         if not ready:
-            inverse_b = 1.0 / b
-            vr = vr_b * inverse_b
+            vr, alpha = _btrd_squeeze(b, vr_b, spq)
             npq = spq * spq
             m = int((n + 1) * p)
             nr = (n + 1) * r
-            alpha = (2.83 + 5.1 * inverse_b) * spq
             if tabulated:
                 log_mode = _LOG_FACTORIALS[m] + _LOG_FACTORIALS[n - m]
             ready = True
@@ -697,6 +711,22 @@ def _stream_of(a, b, c, counter, g):
 
 
 @njit(cache=True, inline="always")
+def _uniforms_where(mask, a, b, c, counter):
+    """A uniform in every lane, the streams advanced only where ``mask`` holds:
+    (uniforms, a, b, c, counter)."""
+    u, next_a, next_b, next_c, next_counter = uniforms(a, b, c, counter)
+    return (u, select(mask, next_a, a), select(mask, next_b, b), select(mask, next_c, c),
+            select(mask, next_counter, counter))
+
+
+@njit(cache=True, inline="always")
+def _with_stream(a, b, c, counter, g, stream):
+    """The 4 word vectors with lane ``g`` replaced by ``stream``."""
+    return (with_lane(a, g, stream[0]), with_lane(b, g, stream[1]), with_lane(c, g, stream[2]),
+            with_lane(counter, g, stream[3]))
+
+
+@njit(cache=True, inline="always")
 def _churn_lanes(customers, p, flip, q, log_one_minus_q, ratio, q_one_minus_q, log_ratio, a, b, c, counter):
     """Binomial(customers, p) in 8 lanes, each as ``_binomial_with`` (or, past int64,
     ``_binomial_beyond_int64``) draws it alone from its own stream: (churned, a, b, c,
@@ -713,16 +743,11 @@ def _churn_lanes(customers, p, flip, q, log_one_minus_q, ratio, q_one_minus_q, l
         while todo:
             largest = max(largest, lane(expected, lowest_bit(todo)))
             todo &= todo - 1
-        # As _inversion chooses for the largest n q: more branch-free steps than a lane
-        # needs change nothing (the comparisons after the stopping one all fail).
-        if largest < 4.5:
-            steps = 4 if largest < 1.5 else 8
-        else:
-            steps = 16 if largest < 10.0 else (24 if largest < 16.0 else 32)
+        # For the largest n q: more branch-free steps than a lane needs change nothing
+        # (the comparisons after the stopping one all fail).
+        steps = _branch_free_steps(largest)
         inverts = drawing & (expected < _INVERSION_BELOW)
-        u, next_a, next_b, next_c, next_counter = uniforms(a, b, c, counter)
-        a, b = select(inverts, next_a, a), select(inverts, next_b, b)
-        c, counter = select(inverts, next_c, c), select(inverts, next_counter, counter)
+        u, a, b, c, counter = _uniforms_where(inverts, a, b, c, counter)
         f = vexp(customers * log_one_minus_q)
         k = splat(0.0)
         for i in range(steps):
@@ -743,19 +768,13 @@ def _churn_lanes(customers, p, flip, q, log_one_minus_q, ratio, q_one_minus_q, l
             if not done:  # round-off left u unspent: _inversion draws again
                 kg, stream = _inversion(stream, n, lane(q, g), math.exp(n * lane(log_one_minus_q, g)), lane(ratio, g))
             churned = with_lane(churned, g, float(kg))
-            a, b = with_lane(a, g, stream[0]), with_lane(b, g, stream[1])
-            c, counter = with_lane(c, g, stream[2]), with_lane(counter, g, stream[3])
+            a, b, c, counter = _with_stream(a, b, c, counter, g, stream)
     if rejecting:
         rejects = drawing & (expected >= _INVERSION_BELOW)
-        v, next_a, next_b, next_c, next_counter = uniforms(a, b, c, counter)
-        a, b = select(rejects, next_a, a), select(rejects, next_b, b)
-        c, counter = select(rejects, next_c, c), select(rejects, next_counter, counter)
+        v, a, b, c, counter = _uniforms_where(rejects, a, b, c, counter)
         # _btrd_from's first test, in the lanes.
         spq = vsqrt(customers * q_one_minus_q)
-        scale_b = 1.15 + 2.53 * spq
-        shape_a = -0.0873 + 0.0248 * scale_b + 0.01 * q
-        centre = customers * q + 0.5
-        vr_b = 0.92 * scale_b - 4.2
+        scale_b, shape_a, centre, vr_b = _btrd_hat(customers, q, spq)
         w = v * (scale_b / vr_b) - 0.43
         proposal = vfloor((2.0 * shape_a / (0.5 - vabs(w)) + scale_b) * w + centre)
         accepted = v * scale_b <= 0.86 * vr_b
@@ -767,12 +786,8 @@ def _churn_lanes(customers, p, flip, q, log_one_minus_q, ratio, q_one_minus_q, l
         retry = 0  # lanes whose second proposal failed: from a fresh uniform, alone
         second = bits(again)
         if second:
-            u, next_a, next_b, next_c, next_counter = uniforms(a, b, c, counter)
-            a, b = select(again, next_a, a), select(again, next_b, b)
-            c, counter = select(again, next_c, c), select(again, next_counter, counter)
-            inverse_b = 1.0 / scale_b
-            vr = vr_b * inverse_b
-            alpha = (2.83 + 5.1 * inverse_b) * spq
+            u, a, b, c, counter = _uniforms_where(again, a, b, c, counter)
+            vr, alpha = _btrd_squeeze(scale_b, vr_b, spq)
             mode = vfloor((customers + 1.0) * q)
             high = v >= vr
             low = v * (scale_b / vr_b) - 0.93
@@ -805,8 +820,7 @@ def _churn_lanes(customers, p, flip, q, log_one_minus_q, ratio, q_one_minus_q, l
                 first, stream = uniform(stream)
             kg, stream = _btrd_from(stream, n, lane(q, g), lane(spq, g), lane(ratio, g), lane(log_ratio, g), first)
             churned = with_lane(churned, g, float(kg))
-            a, b = with_lane(a, g, stream[0]), with_lane(b, g, stream[1])
-            c, counter = with_lane(c, g, stream[2]), with_lane(counter, g, stream[3])
+            a, b, c, counter = _with_stream(a, b, c, counter, g, stream)
     churned = select(drawing & (flip == 1.0), customers - churned, churned)
     churned = select((customers > 0.0) & (p >= 1.0) & (customers <= _MOST_TRIALS), customers, churned)
     beyond = bits(customers > _MOST_TRIALS)
@@ -816,8 +830,7 @@ def _churn_lanes(customers, p, flip, q, log_one_minus_q, ratio, q_one_minus_q, l
         stream = _stream_of(a, b, c, counter, g)
         count, stream = _binomial_beyond_int64(stream, lane(customers, g), lane(p, g))
         churned = with_lane(churned, g, count)
-        a, b = with_lane(a, g, stream[0]), with_lane(b, g, stream[1])
-        c, counter = with_lane(c, g, stream[2]), with_lane(counter, g, stream[3])
+        a, b, c, counter = _with_stream(a, b, c, counter, g, stream)
     return churned, a, b, c, counter
 
 
@@ -971,10 +984,8 @@ def simulate_block(noise, key, first_draw, streams, horizon, keep_paths,
                     # One uniform in every lane whose wins come from a table (most), drawn
                     # together; the other lanes draw theirs alone below.
                     a, b, c, counter = _words(win_states, j)
-                    u, next_a, next_b, next_c, next_counter = uniforms(a, b, c, counter)
-                    tabled = vload(lane_tabled, j * LANES) == 1.0
-                    _store_words(win_states, j, select(tabled, next_a, a), select(tabled, next_b, b),
-                                 select(tabled, next_c, c), select(tabled, next_counter, counter))
+                    u, a, b, c, counter = _uniforms_where(vload(lane_tabled, j * LANES) == 1.0, a, b, c, counter)
+                    _store_words(win_states, j, a, b, c, counter)
                     vstore(uniform_now, 0, u)
                 for g in range(LANES):
                     d = draw_of[g]
