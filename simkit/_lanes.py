@@ -12,10 +12,11 @@ the machine has (AVX-512, AVX2 or SSE2 halves); no C compiler is involved.
 
 from __future__ import annotations
 
+import math
 import operator
 
 from llvmlite import ir
-from numba import types
+from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic, models, overload, register_model
 
@@ -172,20 +173,51 @@ def vcopysign(typingctx, magnitude, sign):
 
 
 @intrinsic
-def vexp(typingctx, a):
-    """exp lane by lane, each lane through ``llvm.exp.f64`` as numba's ``math.exp`` is: a
-    vector exp could be lowered to a vector maths library (numba uses Intel's SVML when it
-    is installed), whose results are not libm's to the last bit."""
+def _power_of_two(typingctx, n):
+    """2 ** n lane by lane for integral n from -1022 to 1023 (exact), built from its bits."""
     def codegen(context, builder, sig, args):
-        function = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.DoubleType(), [ir.DoubleType()]),
-                                                  "llvm.exp.f64")
-        out = args[0]
-        for i in range(LANES):
-            index = ir.Constant(ir.IntType(32), i)
-            out = builder.insert_element(out, builder.call(function, [builder.extract_element(args[0], index)]), index)
-        return out
+        exponent = builder.add(builder.fptosi(args[0], _WORD_VECTOR), ir.Constant(_WORD_VECTOR, [1023] * LANES))
+        return builder.bitcast(builder.shl(exponent, ir.Constant(_WORD_VECTOR, [52] * LANES)), _DOUBLE_VECTOR)
 
     return DOUBLES(DOUBLES), codegen
+
+
+# exp's range reduction and rational approximation, from Cephes (S. Moshier, "Methods and
+# programs for mathematical functions", 1989): ln 2 in two parts, the first with 16
+# significant bits so that n times it is exact, and exp(r) = 1 + 2 r P(r^2) / (Q(r^2) - r P(r^2))
+# on |r| <= ln(2) / 2.
+_LOG2_E = 1.4426950408889634
+_LN2_HIGH, _LN2_LOW = 6.93145751953125e-1, 1.42860682030941723212e-6
+_P0, _P1, _P2 = 1.26177193074810590878e-4, 3.02994407707441961300e-2, 9.99999999999999999910e-1
+_Q0, _Q1, _Q2, _Q3 = 3.00198505138664455042e-6, 2.52448340349684104192e-3, 2.27265548208155028766e-1, 2.0
+# exp(x) is 0 in double precision below this (the smallest subnormal is exp(-744.44)) and
+# overflows above the upper one.
+_EXP_LOWEST, _EXP_HIGHEST = -745.2, 709.8
+
+
+@njit(inline="always")
+def vexp(x):
+    """exp lane by lane, within 2 ulp of libm's (numpy's) exp: 0 below -745.2, infinity
+    above 709.8, NaN for NaN.
+
+    8 lanes in about 20 vector operations and one division, where calling libm's exp lane
+    by lane (as numba's ``math.exp`` does) made the inversions' start (1 - q)^n a tenth of
+    the reference model's kernel time. Lanes' results do not depend on each other, so a
+    draw gives the same numbers alone and in a group; they may differ from libm's exp in
+    the last bit, which moves an inversion's variate only when its uniform falls within
+    about 1e-16 of a cumulative probability."""
+    inside = (x >= _EXP_LOWEST) & (x <= _EXP_HIGHEST)
+    y = select(inside, x, 0.0)
+    n = vfloor(_LOG2_E * y + 0.5)
+    r = (y - n * _LN2_HIGH) - n * _LN2_LOW
+    rr = r * r
+    pr = r * ((_P0 * rr + _P1) * rr + _P2)
+    e = 1.0 + 2.0 * (pr / ((((_Q0 * rr + _Q1) * rr + _Q2) * rr + _Q3) - pr))
+    # 2^n in two factors: each is a normal number from the smallest subnormal result to the
+    # largest finite one, and the second product rounds a subnormal result once.
+    half = vfloor(0.5 * n)
+    e = e * _power_of_two(half) * _power_of_two(n - half)
+    return select(inside, e, select(x > 0.0, math.inf, select(x < 0.0, 0.0, x)))
 
 
 @intrinsic
