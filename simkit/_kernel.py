@@ -54,7 +54,9 @@ from ._lanes import (
     vcopysign,
     vexp,
     vfloor,
+    vgather,
     vload,
+    vlog,
     vsqrt,
     vstore,
     with_lane,
@@ -797,18 +799,16 @@ def _churn_lanes(customers, p, flip, q, log_one_minus_q, ratio, q_one_minus_q, l
             k = vfloor((2.0 * shape_a / us + scale_b) * w + centre)
             us2 = us * us
             test = select(high, v, u * vr) * alpha * us2 / (shape_a + scale_b * us2)
-            inside = bits(again & (k >= 0.0) & (k <= customers))
-            retry = second & ~inside
-            while inside:
-                g = lowest_bit(inside)
-                inside &= inside - 1
-                n, m, kg = np.int64(lane(customers, g)), np.int64(lane(mode, g)), np.int64(lane(k, g))
-                log_mode = _LOG_FACTORIALS[m] + _LOG_FACTORIALS[n - m]
-                if math.log(lane(test, g)) <= log_mode - _LOG_FACTORIALS[kg] - _LOG_FACTORIALS[n - kg] \
-                        + (kg - m) * lane(log_ratio, g):
-                    churned = with_lane(churned, g, float(kg))
-                else:
-                    retry |= np.int64(1) << g
+            inside = again & (k >= 0.0) & (k <= customers)
+            # _btrd_from's test on tabulated log-factorials, the same sums in the same order;
+            # lanes outside look up entry 0.
+            trials, top, at = select(inside, customers, 0.0), select(inside, mode, 0.0), select(inside, k, 0.0)
+            log_mode = vgather(_LOG_FACTORIALS, top) + vgather(_LOG_FACTORIALS, trials - top)
+            bound = (log_mode - vgather(_LOG_FACTORIALS, at) - vgather(_LOG_FACTORIALS, trials - at)
+                     + (at - top) * log_ratio)
+            accepted = inside & (vlog(test) <= bound)
+            churned = select(accepted, k, churned)
+            retry = second & ~bits(accepted)
         unfinished |= retry
         while unfinished:
             g = lowest_bit(unfinished)

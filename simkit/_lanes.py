@@ -8,6 +8,10 @@ function written for one draw compiles for 8 unchanged (numba types it with floa
 arguments, and again with vectors). Each lane computes the same IEEE operations as its
 draw does alone: results are the same bit for bit. LLVM lowers the vectors to whatever
 the machine has (AVX-512, AVX2 or SSE2 halves); no C compiler is involved.
+
+exp and log are simkit's own (``vexp``, ``vlog``: Cephes' approximations, within 2 ulp of
+libm's), 8 lanes at a time: libm called lane by lane cost the kernel about 0.9 us a
+reference draw. A lane's result never depends on the other lanes.
 """
 
 from __future__ import annotations
@@ -218,6 +222,68 @@ def vexp(x):
     half = vfloor(0.5 * n)
     e = e * _power_of_two(half) * _power_of_two(n - half)
     return select(inside, e, select(x > 0.0, math.inf, select(x < 0.0, 0.0, x)))
+
+
+@intrinsic
+def _split(typingctx, x):
+    """frexp lane by lane for normal positive x: (mantissa in [0.5, 1), exponent as a double)."""
+    def codegen(context, builder, sig, args):
+        def every(n):
+            return ir.Constant(_WORD_VECTOR, [n] * LANES)
+
+        word = builder.bitcast(args[0], _WORD_VECTOR)
+        exponent = builder.sub(builder.lshr(word, every(52)), every(1022))
+        mantissa = builder.or_(builder.and_(word, every((1 << 52) - 1)), every(1022 << 52))
+        pair = (builder.bitcast(mantissa, _DOUBLE_VECTOR), builder.sitofp(exponent, _DOUBLE_VECTOR))
+        return context.make_tuple(builder, sig.return_type, pair)
+
+    return types.UniTuple(DOUBLES, 2)(DOUBLES), codegen
+
+
+# log's rational approximation, from Cephes too: log(x) = 2 atanh(s), s = (x - 1) / (x + 1),
+# for a mantissa x in [sqrt(1/2), sqrt(2)), as s + s^3 R(s^2) / S(s^2); the exponent's
+# multiple of ln 2 is added in two parts, the first exact.
+_R0, _R1, _R2 = -7.89580278884799154124e-1, 1.63866645699558079767e1, -6.41409952958715622951e1
+_S0, _S1, _S2 = -3.56722798256324312549e1, 3.12093766372244180303e2, -7.69691943550460008604e2
+_LN2_PART, _LN2_REST = 0.693359375, 2.121944400546905827679e-4
+_SMALLEST_NORMAL = 2.2250738585072014e-308
+
+
+@njit(inline="always")
+def vlog(x):
+    """log lane by lane, within 2 ulp of libm's (numpy's) log: -inf at 0, NaN below 0 and
+    for NaN, infinity at infinity. As for ``vexp``, lanes do not depend on each other."""
+    # A subnormal x is scaled up by 2^54 first, so its mantissa and exponent come from bits.
+    tiny = x < _SMALLEST_NORMAL
+    mantissa, exponent = _split(select(tiny, x * 18014398509481984.0, x))
+    exponent = select(tiny, exponent - 54.0, exponent)
+    low = mantissa < 0.7071067811865476
+    exponent = select(low, exponent - 1.0, exponent)
+    top = select(low, mantissa - 0.5, (mantissa - 0.5) - 0.5)
+    s = top / select(low, 0.5 * top + 0.5, 0.5 * mantissa + 0.5)
+    ss = s * s
+    y = s * (ss * (((_R0 * ss + _R1) * ss + _R2) / (((ss + _S0) * ss + _S1) * ss + _S2)))
+    y = ((y - exponent * _LN2_REST) + s) + exponent * _LN2_PART
+    usual = (x > 0.0) & (x < math.inf)
+    return select(usual, y, select(x == 0.0, -math.inf, select(x == math.inf, x, math.nan)))
+
+
+@intrinsic
+def vgather(typingctx, array, index):
+    """array[index] lane by lane, for a 1-d float64 array and integral double indices (in
+    bounds: they are not checked)."""
+    def codegen(context, builder, sig, args):
+        view = context.make_array(sig.args[0])(context, builder, args[0])
+        positions = builder.fptosi(args[1], _WORD_VECTOR)
+        out = ir.Constant(_DOUBLE_VECTOR, ir.Undefined)
+        for i in range(LANES):
+            at = ir.Constant(ir.IntType(32), i)
+            position = builder.extract_element(positions, at)
+            item = cgutils.get_item_pointer(context, builder, sig.args[0], view, [position], wraparound=False)
+            out = builder.insert_element(out, builder.load(item), at)
+        return out
+
+    return DOUBLES(array, index), codegen
 
 
 @intrinsic
