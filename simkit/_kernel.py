@@ -541,11 +541,17 @@ def table_variate(stream, cdf, guide, row, setups):
 def _table_entry(u, cdf, guide, row, setups):
     """The entry of the table in row ``row`` where uniform ``u`` falls: its number of entries
     when u is past the table (u >= the probability it holds), the table's sentinel."""
-    entries = np.int64(setups[row, 5])
+    return _guided_search(u, cdf, guide, row, min(np.int64(u * setups[row, 9]), np.int64(setups[row, 5])))
+
+
+@njit(cache=True, inline="always")
+def _guided_search(u, cdf, guide, row, bin):
+    """``_table_entry`` from the guide's bin for u, min(int(u x entries / probability held),
+    entries)."""
     # Two steps are taken without a branch: past its guide bin the search rarely needs
     # more, and a searching loop's exit is a mispredicted branch (the lookup took 11 ns
     # with the loop alone, 6 ns with these steps first).
-    i = guide[row, min(np.int64(u * setups[row, 9]), entries)]
+    i = guide[row, bin]
     i += cdf[row, i] <= u
     i += cdf[row, i] <= u
     while cdf[row, i] <= u:
@@ -849,20 +855,42 @@ def _rate_term(lane_rates, s, term):
     return vload(lane_rates, (s * _RATE_SETUP_SIZE + term) * LANES)
 
 
+# [motion, term, lane]: what the month loop needs of a motion's prepared wins in every lane
+# (``prepare_binomial``'s slots 4, 5, 9, 0 and 2 when a table serves them alone), and
+# whether a fractional lead may add a win.
+_WIN_TERMS = 6
+_FIRST_K, _ENTRIES, _BIN_SCALE, _TRIALS, _FLIPPED, _FRACTIONAL = range(_WIN_TERMS)
+
+
 @njit(cache=True, inline="always")
-def _set_stage_lane(marketing, csms_now, lane_spend, lane_tabled, motions, won_setup, motion_segment, csms_by_stage,
-                    d, stage, g):
-    """Lane ``g``'s spend per motion and whether its wins come from a table alone
-    ([motion, lane]), and its marketing spend and CSMs per segment ([segment, lane]) at
-    ``stage``, the marketing summed over motions in the order the month loop would add
-    them. After ``_set_motions`` for the lane (``motions`` and ``won_setup`` its rows)."""
+def _win_term(lane_wins, j, term):
+    """Term ``term`` of motion ``j``'s wins (``_WIN_TERMS``), 8 lanes."""
+    return vload(lane_wins, (j * _WIN_TERMS + term) * LANES)
+
+
+@njit(cache=True, inline="always")
+def _set_stage_lane(marketing, csms_now, lane_spend, lane_tabled, lane_wins, motions, won_setup, motion_segment,
+                    csms_by_stage, d, stage, g):
+    """Lane ``g``'s spend per motion, whether its wins come from a table alone and their
+    terms ([motion, lane] and [motion, term, lane]), and its marketing spend and CSMs per
+    segment ([segment, lane]) at ``stage``, the marketing summed over motions in the order
+    the month loop would add them. After ``_set_motions`` for the lane (``motions`` and
+    ``won_setup`` its rows)."""
     n_segments = csms_by_stage.shape[2]
     for s in range(n_segments):
         marketing[s * LANES + g] = 0.0
         csms_now[s * LANES + g] = csms_by_stage[d, stage, s]
     for j in range(motions.shape[0]):
         lane_spend[j * LANES + g] = motions[j, _SPEND]
-        lane_tabled[j * LANES + g] = 1.0 if won_setup[j, 3] == 2.0 and motions[j, _BEYOND] == 0.0 else 0.0
+        tabled = won_setup[j, 3] == 2.0 and motions[j, _BEYOND] == 0.0
+        lane_tabled[j * LANES + g] = 1.0 if tabled else 0.0
+        at = j * _WIN_TERMS * LANES + g
+        lane_wins[at + _FIRST_K * LANES] = won_setup[j, 4] if tabled else 0.0
+        lane_wins[at + _ENTRIES * LANES] = won_setup[j, 5] if tabled else 0.0
+        lane_wins[at + _BIN_SCALE * LANES] = won_setup[j, 9] if tabled else 0.0
+        lane_wins[at + _TRIALS * LANES] = won_setup[j, 0]
+        lane_wins[at + _FLIPPED * LANES] = won_setup[j, 2]
+        lane_wins[at + _FRACTIONAL * LANES] = 1.0 if motions[j, _FRACTION] > 0.0 else 0.0
         marketing[motion_segment[j] * LANES + g] += motions[j, _SPEND]
 
 
@@ -921,6 +949,8 @@ def simulate_block(noise, key, first_draw, streams, horizon, keep_paths,
     group_lag = np.zeros(n_motions, dtype=np.int64)
     won_now, uniform_now = np.zeros(LANES), np.zeros(LANES)
     lane_tabled = np.zeros(n_motions * LANES)  # [motion, lane]: 1 if the wins come from a table alone
+    lane_wins = np.zeros(n_motions * _WIN_TERMS * LANES)
+    bin_now, found_now, whole_now, extra_now = np.zeros(LANES), np.zeros(LANES), np.zeros(LANES), np.zeros(LANES)
     running = np.zeros(n_segments * 7 * LANES)  # [segment, total, lane]
     lane_cash, lane_opex = np.zeros(LANES), np.zeros(LANES)
     stage = np.zeros(LANES, dtype=np.int64)
@@ -966,8 +996,8 @@ def simulate_block(noise, key, first_draw, streams, horizon, keep_paths,
             won_setup[rows, 0] = -1.0  # nothing prepared for this draw yet
             _set_motions(motions[g], won_setup[rows], won_cdf[rows], won_guide[rows], d, reached, horizon, noise,
                          spend_by_stage, cost_per_lead, conversion)
-            _set_stage_lane(marketing, csms_now, lane_spend, lane_tabled, motions[g], won_setup[rows], motion_segment,
-                            csms_by_stage, d, reached, g)
+            _set_stage_lane(marketing, csms_now, lane_spend, lane_tabled, lane_wins, motions[g], won_setup[rows],
+                            motion_segment, csms_by_stage, d, reached, g)
             lane_cash[g] = starting_cash[d]
             lane_opex[g] = fixed_opex[d]
             for j in range(n_motions):
@@ -980,51 +1010,75 @@ def simulate_block(noise, key, first_draw, streams, horizon, keep_paths,
         for t in range(horizon):
             for j in range(n_motions):
                 s = motion_segment[j]
+                at = j * LANES
                 if noise:
                     # One uniform in every lane whose wins come from a table (most), drawn
-                    # together; the other lanes draw theirs alone below.
+                    # together, and its guide bin; each lane's search of its own table is a
+                    # scalar lookup (gathers are slower). A lane past its table, and a lane
+                    # whose wins need more than a table, draw alone from their own streams.
+                    tabled = vload(lane_tabled, at) == 1.0
                     a, b, c, counter = _words(win_states, j)
-                    u, a, b, c, counter = _uniforms_where(vload(lane_tabled, j * LANES) == 1.0, a, b, c, counter)
+                    u, a, b, c, counter = _uniforms_where(tabled, a, b, c, counter)
                     _store_words(win_states, j, a, b, c, counter)
+                    entries = _win_term(lane_wins, j, _ENTRIES)
+                    bins = vfloor(u * _win_term(lane_wins, j, _BIN_SCALE))
                     vstore(uniform_now, 0, u)
-                for g in range(LANES):
-                    d = draw_of[g]
-                    row = g * n_motions + j
-                    if noise:
-                        extra = 0.0
-                        if lane_tabled[j * LANES + g] == 1.0:
-                            whole_won = _table_entry(uniform_now[g], won_cdf, won_guide, row, won_setup)
-                            if whole_won < np.int64(won_setup[row, 5]):
-                                whole_won += np.int64(won_setup[row, 4])
-                            else:
-                                stream = _lane_stream(win_states, j, g)
-                                whole_won, stream = _past_table(stream, uniform_now[g], row, won_setup)
-                                _set_lane_stream(win_states, j, g, stream)
+                    vstore(bin_now, 0, select(bins < entries, bins, entries))
+                    for g in range(LANES):
+                        if lane_tabled[at + g] == 1.0:
+                            found_now[g] = _guided_search(uniform_now[g], won_cdf, won_guide, g * n_motions + j,
+                                                          np.int64(bin_now[g]))
+                    found = vload(found_now, 0)
+                    vstore(whole_now, 0, found + _win_term(lane_wins, j, _FIRST_K))
+                    alone = bits(~tabled | (found >= entries))
+                    extra_wins = False
+                    while alone:
+                        g = lowest_bit(alone)
+                        alone &= alone - 1
+                        d = draw_of[g]
+                        row = g * n_motions + j
+                        stream = _lane_stream(win_states, j, g)
+                        if lane_tabled[at + g] == 1.0:
+                            whole_won, stream = _past_table(stream, uniform_now[g], row, won_setup)
                         else:
-                            stream = _lane_stream(win_states, j, g)
+                            extra = 0.0
                             if motions[g, j, _BEYOND] > 0.0:
                                 extra, stream = _binomial_beyond_int64(stream, motions[g, j, _BEYOND], conversion[d, j])
+                                extra_wins = True
+                            extra_now[g] = extra
                             if won_setup[row, 3] == 2.0:
                                 whole_won, stream = table_variate(stream, won_cdf, won_guide, row, won_setup)
                             else:
                                 whole_won, stream = untabled_binomial(
                                     stream, np.int64(won_setup[row, 0]), won_setup[row, 3], won_setup[row, 4],
                                     won_setup[row, 5], won_setup[row, 6], won_setup[row, 7])
-                            _set_lane_stream(win_states, j, g, stream)
-                        if won_setup[row, 2] == 1.0:  # drawn for 1 - p
-                            whole_won = np.int64(won_setup[row, 0]) - whole_won
-                        won = float(whole_won)
-                        if motions[g, j, _FRACTION] > 0.0:
+                            if won_setup[row, 2] == 1.0:  # drawn for 1 - p; in int64, exact beyond 2^53
+                                whole_won = np.int64(won_setup[row, 0]) - whole_won
+                        _set_lane_stream(win_states, j, g, stream)
+                        whole_now[g] = float(whole_won)
+                    whole = vload(whole_now, 0)
+                    # A table's count is below 2^53, so its flip is exact in doubles too.
+                    won = select(tabled & (_win_term(lane_wins, j, _FLIPPED) == 1.0),
+                                 _win_term(lane_wins, j, _TRIALS) - whole, whole)
+                    fractional = bits(_win_term(lane_wins, j, _FRACTIONAL) == 1.0)
+                    if fractional:
+                        vstore(won_now, 0, won)
+                        while fractional:
+                            g = lowest_bit(fractional)
+                            fractional &= fractional - 1
                             stream = _lane_stream(win_states, j, g)
                             fraction_u, stream = uniform(stream)
                             _set_lane_stream(win_states, j, g, stream)
                             if fraction_u < motions[g, j, _FRACTION_WINS]:
-                                won += 1.0
-                        won += extra
-                    else:
-                        won = motions[g, j, _LEADS] * conversion[d, j]
-                    won_now[g] = won
-                at = j * LANES
+                                won_now[g] += 1.0
+                        won = vload(won_now, 0)
+                    if extra_wins:
+                        won = won + vload(extra_now, 0)
+                        extra_now[:] = 0.0
+                    vstore(won_now, 0, won)
+                else:
+                    for g in range(LANES):
+                        won_now[g] = motions[g, j, _LEADS] * conversion[draw_of[g], j]
                 won = vload(won_now, 0)
                 spend, cost = vload(lane_spend, at), vload(lane_sales_cost, at)
                 if group_lag[j] == 0:  # every lane's deals land this month
@@ -1135,8 +1189,8 @@ def simulate_block(noise, key, first_draw, streams, horizon, keep_paths,
                             rows = slice(g * n_motions, (g + 1) * n_motions)
                             _set_motions(motions[g], won_setup[rows], won_cdf[rows], won_guide[rows], draw_of[g],
                                          reached, horizon - t - 1, noise, spend_by_stage, cost_per_lead, conversion)
-                            _set_stage_lane(marketing, csms_now, lane_spend, lane_tabled, motions[g], won_setup[rows],
-                                            motion_segment, csms_by_stage, draw_of[g], reached, g)
+                            _set_stage_lane(marketing, csms_now, lane_spend, lane_tabled, lane_wins, motions[g],
+                                            won_setup[rows], motion_segment, csms_by_stage, draw_of[g], reached, g)
         arrivals[horizon * n_segments * LANES:] = 0.0
         closing[horizon * n_segments * LANES:] = 0.0
         for g in range(real):
