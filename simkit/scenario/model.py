@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import functools
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -229,6 +230,12 @@ class Scenario:
     # -- the input registry -------------------------------------------------------------
     def inputs(self) -> dict[str, Distribution]:
         """Every numeric input by dotted path, in a fixed order (the sampling order)."""
+        return dict(self._registry)
+
+    @functools.cached_property
+    def _registry(self) -> dict[str, Distribution]:
+        # Walked once: sampling asks for it every block of draws (a hundred times at a
+        # million draws), and a scenario never changes.
         return dict(_walk(self, ""))
 
     def uncertain_inputs(self) -> dict[str, Distribution]:
