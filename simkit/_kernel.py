@@ -894,6 +894,16 @@ def _set_stage_lane(marketing, csms_now, lane_spend, lane_tabled, lane_wins, mot
         marketing[motion_segment[j] * LANES + g] += motions[j, _SPEND]
 
 
+@njit(cache=True, inline="always")
+def _lowest_floor_above(stage_floors, stage):
+    """The lowest ARR floor of the stages after ``stage`` (infinity past the last): a draw
+    moves up exactly when its ARR reaches it."""
+    lowest = np.inf
+    for k in range(stage + 1, stage_floors.shape[0]):
+        lowest = min(lowest, stage_floors[k])
+    return lowest
+
+
 @njit(cache=True, error_model="numpy")
 def simulate_block(noise, key, first_draw, streams, horizon, keep_paths,
                    acv, starting_acv, margin, churn, expansion, account_cost, csm_cost, accounts_per_csm,
@@ -954,6 +964,7 @@ def simulate_block(noise, key, first_draw, streams, horizon, keep_paths,
     running = np.zeros(n_segments * 7 * LANES)  # [segment, total, lane]
     lane_cash, lane_opex = np.zeros(LANES), np.zeros(LANES)
     stage = np.zeros(LANES, dtype=np.int64)
+    next_floor = np.zeros(LANES)  # the lowest ARR floor of a stage above each lane's
     draw_of = np.zeros(LANES, dtype=np.int64)
 
     for first in range(0, n_draws, LANES):
@@ -989,6 +1000,7 @@ def simulate_block(noise, key, first_draw, streams, horizon, keep_paths,
                 if starting_arr >= stage_floors[k] and k > reached:
                     reached = k
             stage[g] = reached
+            next_floor[g] = _lowest_floor_above(stage_floors, reached)
             if g < real:
                 for k in range(n_stages):
                     stage_reached[d, k] = 0.0 if k <= reached else np.nan
@@ -1173,7 +1185,12 @@ def simulate_block(noise, key, first_draw, streams, horizon, keep_paths,
                     company_paths[1, d, t] = lane(total_arr, g)
                     company_paths[2, d, t] = stage[g]
             if n_stages > 1:
-                for g in range(LANES):
+                # Only a lane whose ARR reached a higher stage's floor moves (rarely: a few
+                # months of a draw's horizon).
+                moving = bits(total_arr >= vload(next_floor, 0))
+                while moving:
+                    g = lowest_bit(moving)
+                    moving &= moving - 1
                     now = stage[g]
                     arr = lane(total_arr, g)
                     reached = now
@@ -1191,6 +1208,7 @@ def simulate_block(noise, key, first_draw, streams, horizon, keep_paths,
                                          reached, horizon - t - 1, noise, spend_by_stage, cost_per_lead, conversion)
                             _set_stage_lane(marketing, csms_now, lane_spend, lane_tabled, lane_wins, motions[g],
                                             won_setup[rows], motion_segment, csms_by_stage, draw_of[g], reached, g)
+                        next_floor[g] = _lowest_floor_above(stage_floors, reached)
         arrivals[horizon * n_segments * LANES:] = 0.0
         closing[horizon * n_segments * LANES:] = 0.0
         for g in range(real):
