@@ -326,6 +326,9 @@ _SETUP_SIZE = 12
 # that a table cut at 1e-20 of the mode's probability held (3 to 3.5 times the entries)
 # was a fifth of the reference model's kernel.
 TABLE_CAPACITY = 512
+# The kernel's tables are rows of this many slots: rows a whole 4 KiB apart would fall on the
+# same sets of the L1 cache, and 24 tables' busy entries would evict one another.
+_TABLE_ROW = TABLE_CAPACITY + 8
 _TABLE_SDS = 3.0
 # The tail walks stop where the pmf falls below 1e-20 of its value at the table's end they
 # start from: the probability beyond, summed, is below 1e-18, under the resolution of a
@@ -392,7 +395,7 @@ def _fill_table(n, q, cdf, guide):
     first_k = max(0, mode - reach)
     last_k = min(n, mode + reach)
     entries = last_k - first_k + 1
-    if entries >= cdf.size:  # one slot of ``guide`` past the last entry is needed (below)
+    if entries >= TABLE_CAPACITY:  # one slot of ``guide`` past the last entry is needed (below)
         return 0, 0, 0.0, 0.0, 0.0
     ratio = q / (1.0 - q)
     # The pmf outward from the mode's exact value by its recursion: down first (kept in
@@ -939,8 +942,13 @@ def simulate_block(noise, key, first_draw, streams, horizon, keep_paths,
     closing = np.zeros(width * n_segments * LANES)
     motions = np.zeros((LANES, n_motions, _MOTION_SLOTS))
     won_setup = np.zeros((LANES * n_motions, _SETUP_SIZE))
-    won_cdf = np.zeros((LANES * n_motions, TABLE_CAPACITY))
-    won_guide = np.zeros((LANES * n_motions, TABLE_CAPACITY), dtype=np.int64)
+    won_cdf = np.zeros((LANES * n_motions, _TABLE_ROW))
+    won_guide = np.zeros((LANES * n_motions, _TABLE_ROW), dtype=np.int64)
+    cdf_flat, guide_flat = won_cdf.reshape(won_cdf.size), won_guide.reshape(won_guide.size)
+    row_starts = np.zeros(n_motions * LANES)  # [motion, lane]: where the lane's table starts in them
+    for j in range(n_motions):
+        for g in range(LANES):
+            row_starts[j * LANES + g] = (g * n_motions + j) * _TABLE_ROW
     win_states = np.zeros(n_motions * STATE_WORDS * LANES, dtype=np.uint64)  # [motion, word, lane]
     churn_state = np.zeros(n_segments * STATE_WORDS * LANES, dtype=np.uint64)  # [segment, word, lane]
     seeded = np.zeros(STATE_WORDS, dtype=np.uint64)
@@ -960,7 +968,7 @@ def simulate_block(noise, key, first_draw, streams, horizon, keep_paths,
     won_now, uniform_now = np.zeros(LANES), np.zeros(LANES)
     lane_tabled = np.zeros(n_motions * LANES)  # [motion, lane]: 1 if the wins come from a table alone
     lane_wins = np.zeros(n_motions * _WIN_TERMS * LANES)
-    bin_now, found_now, whole_now, extra_now = np.zeros(LANES), np.zeros(LANES), np.zeros(LANES), np.zeros(LANES)
+    found_now, whole_now, extra_now = np.zeros(LANES), np.zeros(LANES), np.zeros(LANES)
     running = np.zeros(n_segments * 7 * LANES)  # [segment, total, lane]
     lane_cash, lane_opex = np.zeros(LANES), np.zeros(LANES)
     stage = np.zeros(LANES, dtype=np.int64)
@@ -1035,12 +1043,26 @@ def simulate_block(noise, key, first_draw, streams, horizon, keep_paths,
                     entries = _win_term(lane_wins, j, _ENTRIES)
                     bins = vfloor(u * _win_term(lane_wins, j, _BIN_SCALE))
                     vstore(uniform_now, 0, u)
-                    vstore(bin_now, 0, select(bins < entries, bins, entries))
-                    for g in range(LANES):
-                        if lane_tabled[at + g] == 1.0:
-                            found_now[g] = _guided_search(uniform_now[g], won_cdf, won_guide, g * n_motions + j,
-                                                          np.int64(bin_now[g]))
-                    found = vload(found_now, 0)
+                    # _guided_search in the lanes, its loads lane by lane (gathers): a lane's
+                    # search is a chain of dependent loads, and 8 chains side by side overlap
+                    # where one lane after another would wait on each. The other lanes search
+                    # for -1, which stops at once inside their rows.
+                    rows = vload(row_starts, at)
+                    wanted = select(tabled, u, -1.0)
+                    found = vgather(guide_flat, rows + select(bins < entries, bins, entries))
+                    found = found + select(vgather(cdf_flat, rows + found) <= wanted, 1.0, 0.0)
+                    found = found + select(vgather(cdf_flat, rows + found) <= wanted, 1.0, 0.0)
+                    further = bits(vgather(cdf_flat, rows + found) <= wanted)
+                    if further:
+                        vstore(found_now, 0, found)
+                        while further:
+                            g = lowest_bit(further)
+                            further &= further - 1
+                            row, i = g * n_motions + j, np.int64(found_now[g])
+                            while won_cdf[row, i] <= uniform_now[g]:
+                                i += 1
+                            found_now[g] = i
+                        found = vload(found_now, 0)
                     vstore(whole_now, 0, found + _win_term(lane_wins, j, _FIRST_K))
                     alone = bits(~tabled | (found >= entries))
                     extra_wins = False
