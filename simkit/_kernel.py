@@ -327,8 +327,10 @@ _SETUP_SIZE = 12
 # was a fifth of the reference model's kernel.
 TABLE_CAPACITY = 512
 # The kernel's tables are rows of this many slots: rows a whole 4 KiB apart would fall on the
-# same sets of the L1 cache, and 24 tables' busy entries would evict one another.
+# same sets of the L1 cache, and 24 tables' busy entries would evict one another. The slots
+# past the capacity also hold the sentinels its lanes' search reads ahead to.
 _TABLE_ROW = TABLE_CAPACITY + 8
+_SEARCH_AHEAD = 3
 _TABLE_SDS = 3.0
 # The tail walks stop where the pmf falls below 1e-20 of its value at the table's end they
 # start from: the probability beyond, summed, is below 1e-18, under the resolution of a
@@ -432,6 +434,10 @@ def _fill_table(n, q, cdf, guide):
         guide[j] = entries - 1
         j += 1
     cdf[entries] = 2.0  # a sentinel: the search stops here for a u past the table
+    # And up to 3 more where the array has room (the kernel's rows do): its lanes compare a
+    # guide entry and the 3 after it at once.
+    for i in range(entries + 1, min(entries + _SEARCH_AHEAD + 1, cdf.size)):
+        cdf[i] = 2.0
     return first_k, entries, total, first_pmf, last_pmf
 
 
@@ -1043,16 +1049,21 @@ def simulate_block(noise, key, first_draw, streams, horizon, keep_paths,
                     entries = _win_term(lane_wins, j, _ENTRIES)
                     bins = vfloor(u * _win_term(lane_wins, j, _BIN_SCALE))
                     vstore(uniform_now, 0, u)
-                    # _guided_search in the lanes, its loads lane by lane (gathers): a lane's
-                    # search is a chain of dependent loads, and 8 chains side by side overlap
-                    # where one lane after another would wait on each. The other lanes search
-                    # for -1, which stops at once inside their rows.
-                    rows = vload(row_starts, at)
+                    # _guided_search in the lanes, its loads lane by lane (gathers). From the
+                    # guide's entry the search compares the entries one after another and stops
+                    # at the first above u; as a table's cdf never decreases (its sentinels
+                    # included), the number of the next 3 at or below u is how far it goes
+                    # within them: one round of independent loads, not a chain of dependent
+                    # ones. The other lanes search for -1, which stops at once in their rows.
                     wanted = select(tabled, u, -1.0)
-                    found = vgather(guide_flat, rows + select(bins < entries, bins, entries))
-                    found = found + select(vgather(cdf_flat, rows + found) <= wanted, 1.0, 0.0)
-                    found = found + select(vgather(cdf_flat, rows + found) <= wanted, 1.0, 0.0)
-                    further = bits(vgather(cdf_flat, rows + found) <= wanted)
+                    rows = vload(row_starts, at)
+                    start = vgather(guide_flat, rows + select(bins < entries, bins, entries))
+                    from_entry = rows + start
+                    ahead = ((select(vgather(cdf_flat, from_entry) <= wanted, 1.0, 0.0)
+                              + select(vgather(cdf_flat, from_entry + 1.0) <= wanted, 1.0, 0.0))
+                             + select(vgather(cdf_flat, from_entry + 2.0) <= wanted, 1.0, 0.0))
+                    found = start + ahead
+                    further = bits((ahead == 3.0) & (vgather(cdf_flat, from_entry + 3.0) <= wanted))
                     if further:
                         vstore(found_now, 0, found)
                         while further:

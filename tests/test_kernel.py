@@ -168,6 +168,25 @@ def test_table_holds_the_exact_pmf_around_the_mode(n, p):
     assert np.mean(needed - start) < 1.5  # and rarely far before it
 
 
+@pytest.mark.parametrize("n, p", [(2_000, 0.1), (150, 0.3), (20, 0.2), (1, 0.5), (3, 0.5), (10**9, 1e-7),
+                                  (20_000, 0.4), (79_334, 0.1)])  # the last: 511 entries, the most a table has
+def test_table_never_decreases_as_far_as_the_kernels_lanes_read(n, p):
+    """The kernel's lanes compare a guide entry and the 3 after it at once, which gives the
+    sequential search's answer only if the cdf never decreases over those: its sentinels
+    must reach 3 slots past the table in the kernel's wider rows. In an array of exactly
+    the table capacity, the sentinels stop at its end."""
+    cdf = np.full(_kernel._TABLE_ROW, -1.0)  # stale values below any u
+    guide = np.zeros(_kernel._TABLE_ROW, dtype=np.int64)
+    entries = _kernel._fill_table(n, p, cdf, guide)[1]
+    assert entries > 0
+    window = cdf[: entries + _kernel._SEARCH_AHEAD + 1]
+    assert np.all(np.diff(window) >= 0.0)
+    np.testing.assert_array_equal(window[entries:], 2.0)
+    narrow = np.full(_kernel.TABLE_CAPACITY, -1.0)
+    assert _kernel._fill_table(n, p, narrow, np.zeros(_kernel.TABLE_CAPACITY, dtype=np.int64))[1] == entries
+    np.testing.assert_array_equal(narrow[: entries + 1], cdf[: entries + 1])
+
+
 @pytest.mark.parametrize("n, p", [(2_000, 0.1), (150, 0.3), (240, 0.006), (10**9, 1e-7)])
 def test_table_tails_are_inverted_in_their_order(n, p):
     """Past the table, u in [0, 1 - held) is inverted over the upper tail upward, then the
