@@ -783,7 +783,8 @@ def _churn_lanes(customers, p, flip, q, log_one_minus_q, ratio, q_one_minus_q, l
             if kg <= n:
                 kg, done = _search_on(lane(u, g), lane(f, g), kg, n, lane(ratio, g))
             if not done:  # round-off left u unspent: _inversion draws again
-                kg, stream = _inversion(stream, n, lane(q, g), math.exp(n * lane(log_one_minus_q, g)), lane(ratio, g))
+                kg, stream = _inversion_alone(stream, n, lane(q, g), math.exp(n * lane(log_one_minus_q, g)),
+                                              lane(ratio, g))
             churned = with_lane(churned, g, float(kg))
             a, b, c, counter = _with_stream(a, b, c, counter, g, stream)
     if rejecting:
@@ -833,7 +834,7 @@ def _churn_lanes(customers, p, flip, q, log_one_minus_q, ratio, q_one_minus_q, l
             first = lane(v, g)
             if retry & (np.int64(1) << g):
                 first, stream = uniform(stream)
-            kg, stream = _btrd_from(stream, n, lane(q, g), lane(spq, g), lane(ratio, g), lane(log_ratio, g), first)
+            kg, stream = _btrd_alone(stream, n, lane(q, g), lane(spq, g), lane(ratio, g), lane(log_ratio, g), first)
             churned = with_lane(churned, g, float(kg))
             a, b, c, counter = _with_stream(a, b, c, counter, g, stream)
     churned = select(drawing & (flip == 1.0), customers - churned, churned)
@@ -847,6 +848,24 @@ def _churn_lanes(customers, p, flip, q, log_one_minus_q, ratio, q_one_minus_q, l
         churned = with_lane(churned, g, count)
         a, b, c, counter = _with_stream(a, b, c, counter, g, stream)
     return churned, a, b, c, counter
+
+
+# The scalar samplers a lane needs when it leaves the lanes, called rather than inlined:
+# copies of them in the kernel would add seconds to its first compile and nothing to its
+# speed (a call costs a few ns; these take tens).
+@njit(cache=True)
+def _btrd_alone(stream, n, p, spq, r, log_r, v):
+    return _btrd_from(stream, n, p, spq, r, log_r, v)
+
+
+@njit(cache=True)
+def _inversion_alone(stream, n, p, start, ratio):
+    return _inversion(stream, n, p, start, ratio)
+
+
+@njit(cache=True)
+def _table_variate_alone(stream, cdf, guide, row, setups):
+    return table_variate(stream, cdf, guide, row, setups)
 
 
 @njit(cache=True, inline="always")
@@ -1092,7 +1111,7 @@ def simulate_block(noise, key, first_draw, streams, horizon, keep_paths,
                                 extra_wins = True
                             extra_now[g] = extra
                             if won_setup[row, 3] == 2.0:
-                                whole_won, stream = table_variate(stream, won_cdf, won_guide, row, won_setup)
+                                whole_won, stream = _table_variate_alone(stream, won_cdf, won_guide, row, won_setup)
                             else:
                                 whole_won, stream = untabled_binomial(
                                     stream, np.int64(won_setup[row, 0]), won_setup[row, 3], won_setup[row, 4],
