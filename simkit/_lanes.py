@@ -22,6 +22,8 @@ import operator
 from llvmlite import ir
 from numba import njit, types
 from numba.core import cgutils
+from numba.core.imputils import lower_builtin
+from numba.core.typing.templates import AbstractTemplate, infer_global, signature
 from numba.extending import intrinsic, models, overload, register_model
 
 LANES = 8
@@ -294,7 +296,7 @@ def vgather(typingctx, array, index):
 def uniforms(typingctx, a, b, c, counter):
     """SFC64 in every lane (``_random.step``), and its output as ``_random.uniform`` makes
     it a double: (uniforms, a, b, c, counter)."""
-    signature = types.Tuple((DOUBLES, WORDS, WORDS, WORDS, WORDS))(WORDS, WORDS, WORDS, WORDS)
+    typed = types.Tuple((DOUBLES, WORDS, WORDS, WORDS, WORDS))(WORDS, WORDS, WORDS, WORDS)
 
     def codegen(context, builder, sig, args):
         a, b, c, counter = args
@@ -310,71 +312,79 @@ def uniforms(typingctx, a, b, c, counter):
                          ir.Constant(_DOUBLE_VECTOR, [2.0**-53] * LANES))
         return context.make_tuple(builder, sig.return_type, (u, next_a, next_b, next_c, builder.add(counter, every(1))))
 
-    return signature, codegen
+    return typed, codegen
 
 
 # --- Python's operators on the vectors ----------------------------------------------------------
-
-def _instruction(name, kind):
-    """The LLVM instruction ``name`` on two values of ``kind``, giving one."""
-    @intrinsic
-    def operation(typingctx, a, b):
-        def codegen(context, builder, sig, args):
-            return getattr(builder, name)(*args)
-
-        return kind(kind, kind), codegen
-
-    return operation
-
-
-def _comparison(predicate, ordered=True):
-    @intrinsic
-    def operation(typingctx, a, b):
-        def codegen(context, builder, sig, args):
-            compare = builder.fcmp_ordered if ordered else builder.fcmp_unordered
-            return compare(predicate, args[0], args[1])
-
-        return MASK(DOUBLES, DOUBLES), codegen
-
-    return operation
-
+#
+# Typed by templates and lowered straight to one LLVM instruction, not through ``@overload``:
+# the kernel has thousands of these operations, and an overload resolves each through a
+# compiled wrapper function, a large part of the kernel's first compile.
 
 _NUMBER = (types.Float, types.Integer)
 
 
-def _on_vectors(python_operator, vector_operation):
-    """``python_operator`` (``operator.add``, say) on two vectors, or a vector and a number."""
-    @overload(python_operator)
-    def on_vectors(a, b):
-        if a == DOUBLES and b == DOUBLES:
-            return lambda a, b: vector_operation(a, b)
-        if a == DOUBLES and isinstance(b, _NUMBER):
-            return lambda a, b: vector_operation(a, splat(b))
-        if isinstance(a, _NUMBER) and b == DOUBLES:
-            return lambda a, b: vector_operation(splat(a), b)
-        return None
+def _vector_of(builder, value, kind):
+    """``value`` of numba type ``kind`` as 8 lanes: a vector as it is, a number in every
+    lane (as ``splat`` makes it)."""
+    if kind == DOUBLES or kind == MASK:
+        return value
+    if isinstance(kind, types.Integer):
+        value = builder.sitofp(value, ir.DoubleType())
+    elif kind != types.float64:
+        value = builder.fpext(value, ir.DoubleType())
+    out = ir.Constant(_DOUBLE_VECTOR, ir.Undefined)
+    for i in range(LANES):
+        out = builder.insert_element(out, value, ir.Constant(ir.IntType(32), i))
+    return out
+
+
+def _binary(python_operator, result, emit, operand=DOUBLES):
+    """``python_operator`` on two ``operand`` vectors, or (doubles) a vector and a number,
+    giving a ``result`` from ``emit(builder, a, b)``."""
+    @infer_global(python_operator)
+    class _OnVectors(AbstractTemplate):
+        def generic(self, args, kws):
+            if kws or len(args) != 2:
+                return None
+            a, b = args
+            if a == operand and b == operand:
+                return signature(result, a, b)
+            if operand == DOUBLES and ((a == DOUBLES and isinstance(b, _NUMBER))
+                                       or (isinstance(a, _NUMBER) and b == DOUBLES)):
+                return signature(result, a, b)
+            return None
+
+    def lower(context, builder, sig, args):
+        a, b = (_vector_of(builder, value, kind) for value, kind in zip(args, sig.args))
+        return emit(builder, a, b)
+
+    pairs = [(operand, operand)]
+    if operand == DOUBLES:
+        pairs += [(DOUBLES, number) for number in _NUMBER] + [(number, DOUBLES) for number in _NUMBER]
+    for left, right in pairs:
+        lower_builtin(python_operator, left, right)(lower)
+
+
+def _instruction(name):
+    return lambda builder, a, b: getattr(builder, name)(a, b)
+
+
+def _comparison(predicate, ordered=True):
+    return lambda builder, a, b: (builder.fcmp_ordered if ordered else builder.fcmp_unordered)(predicate, a, b)
 
 
 # != is unordered, as Python's: NaN != NaN holds.
-for _operator, _operation in (
-    (operator.add, _instruction("fadd", DOUBLES)), (operator.sub, _instruction("fsub", DOUBLES)),
-    (operator.mul, _instruction("fmul", DOUBLES)), (operator.truediv, _instruction("fdiv", DOUBLES)),
-    (operator.lt, _comparison("<")), (operator.gt, _comparison(">")), (operator.le, _comparison("<=")),
-    (operator.ge, _comparison(">=")), (operator.eq, _comparison("==")), (operator.ne, _comparison("!=", ordered=False)),
+for _operator, _result, _emit in (
+    (operator.add, DOUBLES, _instruction("fadd")), (operator.sub, DOUBLES, _instruction("fsub")),
+    (operator.mul, DOUBLES, _instruction("fmul")), (operator.truediv, DOUBLES, _instruction("fdiv")),
+    (operator.lt, MASK, _comparison("<")), (operator.gt, MASK, _comparison(">")),
+    (operator.le, MASK, _comparison("<=")), (operator.ge, MASK, _comparison(">=")),
+    (operator.eq, MASK, _comparison("==")), (operator.ne, MASK, _comparison("!=", ordered=False)),
 ):
-    _on_vectors(_operator, _operation)
-
-
-def _on_masks(python_operator, mask_operation):
-    @overload(python_operator)
-    def on_masks(a, b):
-        if a == MASK and b == MASK:
-            return lambda a, b: mask_operation(a, b)
-        return None
-
-
-_on_masks(operator.and_, _instruction("and_", MASK))
-_on_masks(operator.or_, _instruction("or_", MASK))
+    _binary(_operator, _result, _emit)
+_binary(operator.and_, MASK, _instruction("and_"), operand=MASK)
+_binary(operator.or_, MASK, _instruction("or_"), operand=MASK)
 
 
 @intrinsic
