@@ -1058,9 +1058,9 @@ def simulate_block(noise, key, first_draw, streams, horizon, keep_paths,
                 at = j * LANES
                 if noise:
                     # One uniform in every lane whose wins come from a table (most), drawn
-                    # together, and its guide bin; each lane's search of its own table is a
-                    # scalar lookup (gathers are slower). A lane past its table, and a lane
-                    # whose wins need more than a table, draw alone from their own streams.
+                    # together, and its guide bin; each lane then searches its own table, all
+                    # 8 at once (below). A lane past its table, and a lane whose wins need
+                    # more than a table, draw alone from their own streams.
                     tabled = vload(lane_tabled, at) == 1.0
                     a, b, c, counter = _words(win_states, j)
                     u, a, b, c, counter = _uniforms_where(tabled, a, b, c, counter)

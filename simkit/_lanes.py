@@ -92,19 +92,28 @@ def vstore(typingctx, array, start, value):
     return types.none(array, start, value), codegen
 
 
+def _every_word(n):
+    """The constant ``n`` in every lane of a word vector."""
+    return ir.Constant(_WORD_VECTOR, [n] * LANES)
+
+
+def _broadcast(builder, value, kind):
+    """A number of numba type ``kind`` in every lane, as a double."""
+    if isinstance(kind, types.Integer):
+        value = builder.sitofp(value, ir.DoubleType())
+    elif kind != types.float64:
+        value = builder.fpext(value, ir.DoubleType())
+    out = ir.Constant(_DOUBLE_VECTOR, ir.Undefined)
+    for i in range(LANES):
+        out = builder.insert_element(out, value, ir.Constant(ir.IntType(32), i))
+    return out
+
+
 @intrinsic
 def splat(typingctx, x):
     """One number in every lane, as a double."""
     def codegen(context, builder, sig, args):
-        value = args[0]
-        if isinstance(sig.args[0], types.Integer):
-            value = builder.sitofp(value, ir.DoubleType())
-        elif sig.args[0] != types.float64:
-            value = builder.fpext(value, ir.DoubleType())
-        out = ir.Constant(_DOUBLE_VECTOR, ir.Undefined)
-        for i in range(LANES):
-            out = builder.insert_element(out, value, ir.Constant(ir.IntType(32), i))
-        return out
+        return _broadcast(builder, args[0], sig.args[0])
 
     return DOUBLES(x), codegen
 
@@ -182,8 +191,8 @@ def vcopysign(typingctx, magnitude, sign):
 def _power_of_two(typingctx, n):
     """2 ** n lane by lane for integral n from -1022 to 1023 (exact), built from its bits."""
     def codegen(context, builder, sig, args):
-        exponent = builder.add(builder.fptosi(args[0], _WORD_VECTOR), ir.Constant(_WORD_VECTOR, [1023] * LANES))
-        return builder.bitcast(builder.shl(exponent, ir.Constant(_WORD_VECTOR, [52] * LANES)), _DOUBLE_VECTOR)
+        exponent = builder.add(builder.fptosi(args[0], _WORD_VECTOR), _every_word(1023))
+        return builder.bitcast(builder.shl(exponent, _every_word(52)), _DOUBLE_VECTOR)
 
     return DOUBLES(DOUBLES), codegen
 
@@ -230,12 +239,9 @@ def vexp(x):
 def _split(typingctx, x):
     """frexp lane by lane for normal positive x: (mantissa in [0.5, 1), exponent as a double)."""
     def codegen(context, builder, sig, args):
-        def every(n):
-            return ir.Constant(_WORD_VECTOR, [n] * LANES)
-
         word = builder.bitcast(args[0], _WORD_VECTOR)
-        exponent = builder.sub(builder.lshr(word, every(52)), every(1022))
-        mantissa = builder.or_(builder.and_(word, every((1 << 52) - 1)), every(1022 << 52))
+        exponent = builder.sub(builder.lshr(word, _every_word(52)), _every_word(1022))
+        mantissa = builder.or_(builder.and_(word, _every_word((1 << 52) - 1)), _every_word(1022 << 52))
         pair = (builder.bitcast(mantissa, _DOUBLE_VECTOR), builder.sitofp(exponent, _DOUBLE_VECTOR))
         return context.make_tuple(builder, sig.return_type, pair)
 
@@ -300,10 +306,7 @@ def uniforms(typingctx, a, b, c, counter):
 
     def codegen(context, builder, sig, args):
         a, b, c, counter = args
-
-        def every(n):
-            return ir.Constant(_WORD_VECTOR, [n] * LANES)
-
+        every = _every_word
         out = builder.add(builder.add(a, b), counter)
         next_a = builder.xor(b, builder.lshr(b, every(11)))
         next_b = builder.add(c, builder.shl(c, every(3)))
@@ -327,16 +330,7 @@ _NUMBER = (types.Float, types.Integer)
 def _vector_of(builder, value, kind):
     """``value`` of numba type ``kind`` as 8 lanes: a vector as it is, a number in every
     lane (as ``splat`` makes it)."""
-    if kind == DOUBLES or kind == MASK:
-        return value
-    if isinstance(kind, types.Integer):
-        value = builder.sitofp(value, ir.DoubleType())
-    elif kind != types.float64:
-        value = builder.fpext(value, ir.DoubleType())
-    out = ir.Constant(_DOUBLE_VECTOR, ir.Undefined)
-    for i in range(LANES):
-        out = builder.insert_element(out, value, ir.Constant(ir.IntType(32), i))
-    return out
+    return value if kind == DOUBLES or kind == MASK else _broadcast(builder, value, kind)
 
 
 def _binary(python_operator, result, emit, operand=DOUBLES):
